@@ -1,0 +1,32 @@
+# rb::torch: the compiled LibTorch glue. A SHARED library: operator registrations in a static
+# archive are dropped by the linker, and a dispatch-key fallback may be registered only once per
+# process, so every user of rb in a process must share one copy.
+file(GLOB rb_torch_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*.cpp)
+if(RB_CUDA)
+  file(GLOB rb_torch_cuda_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/cuda/*.cu)
+  list(APPEND rb_torch_sources ${rb_torch_cuda_sources})
+endif()
+
+add_library(rb_torch SHARED ${rb_torch_sources})
+add_library(rb::torch ALIAS rb_torch)
+set_target_properties(rb_torch PROPERTIES
+  EXPORT_NAME torch
+  OUTPUT_NAME rb_torch
+  CXX_VISIBILITY_PRESET default
+  INSTALL_RPATH_USE_LINK_PATH ON  # the installed library finds torch's libraries where they are
+  POSITION_INDEPENDENT_CODE ON)
+target_link_libraries(rb_torch PUBLIC rb_core ${TORCH_LIBRARIES})
+target_compile_options(rb_torch PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra>)
+
+# torch's CUDA half (c10_cuda) is used to ask whether a CUDA graph is being captured.
+set(rb_torch_cuda 0)
+if(TARGET torch_cuda)
+  set(rb_torch_cuda 1)
+endif()
+target_compile_definitions(rb_torch PRIVATE RB_TORCH_CUDA=${rb_torch_cuda}
+  PUBLIC RB_WITH_CUDA_KERNELS=$<BOOL:${RB_CUDA}>)
+
+if(RB_CUDA)
+  rb_cuda_target(rb_torch)
+  target_link_libraries(rb_torch PRIVATE CUDA::cudart)
+endif()

@@ -1,0 +1,145 @@
+// Reproducible blocks: rb::set_seed, rb::Block and rb::with_block over LibTorch's default generators.
+// See the README's "Guarantees" for what a block promises, and SPEC.md "Blocks" for the contract.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "rb/stream.hpp"
+
+namespace rb {
+
+/// Every misuse of rb's API throws rb::Error, with a message that says what to do instead.
+/// Nothing is left half-changed when it is thrown.
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// What happens to torch's generators when a block exits.
+enum class OnExit {
+  keep,     ///< they continue from where the block left them (the Python package's default)
+  restore,  ///< they return to the exact state they had on entry, bit for bit
+};
+
+/// Where generator-less random ops draw from inside a block.
+enum class Engine {
+  torch,   ///< torch's own default generators, holding the block's installed state
+  philox,  ///< rb's counter-based stream of the block (ops rb covers; others fall back to torch)
+};
+
+/// Seeds rb: installs block 0 into every covered generator and records it as the reference state.
+/// Call it once, at the start of the program, outside any block.
+///
+///     rb::set_seed(42);
+///     { rb::Block b(64); model->reset_parameters(); }
+void set_seed(std::uint64_t initial_seed);
+
+/// The seed given to rb::set_seed. Throws rb::Error before the first rb::set_seed.
+std::uint64_t initial_seed();
+
+/// Puts every covered generator back into the state it had right after rb::set_seed (block 0), and
+/// the calling thread's rb stream outside blocks back to its start. Open blocks stay open.
+void reset_to_reference_state();
+
+/// The engine a Block uses when none is given, for blocks entered on the calling thread; with
+/// Engine::philox, the calling thread's generator-less ops outside blocks draw from block 0's rb
+/// stream. Each thread starts with Engine::torch.
+void set_default_engine(Engine engine);
+/// The calling thread's default engine (see set_default_engine).
+Engine default_engine();
+
+/// A reproducible block, as a scope guard. While it is alive, torch's default CPU generator and the
+/// default generator of every CUDA device hold a state that depends only on (initial seed, block
+/// seed), installed in O(1) whatever the block seed; rb's stream of the block starts at position 0.
+///
+///     rb::set_seed(42);
+///     torch::nn::Linear fc(nullptr);
+///     {
+///       rb::Block block(44);  // fc's weights do not depend on what ran before
+///       fc = torch::nn::Linear(128, 10);
+///     }
+///
+/// Blocks nest; the block stack belongs to the thread that entered it, while torch's generators are
+/// process-wide (as with torch::manual_seed). A Block must be destroyed on the thread that created
+/// it, innermost first, which a scope guarantees. Throws rb::Error before rb::set_seed or while a
+/// CUDA graph is being captured.
+class Block {
+ public:
+  explicit Block(std::uint64_t block_seed, OnExit on_exit = OnExit::keep,
+                 Engine engine = default_engine());
+  /// Leaves the block (restoring on-entry states under OnExit::restore). Never throws: if leaving
+  /// is impossible (a CUDA graph is being captured), it warns and leaves torch's generators as they
+  /// are.
+  ~Block() noexcept;
+
+  Block(const Block&) = delete;
+  Block& operator=(const Block&) = delete;
+  Block(Block&&) = delete;
+  Block& operator=(Block&&) = delete;
+
+  std::uint64_t block_seed() const noexcept { return block_seed_; }
+  Key key() const noexcept { return key_; }
+  OnExit on_exit() const noexcept { return on_exit_; }
+  Engine engine() const noexcept { return engine_; }
+
+ private:
+  std::uint64_t block_seed_;
+  Key key_;
+  OnExit on_exit_;
+  Engine engine_;
+  std::uint64_t frame_id_;
+};
+
+/// Runs `f()` inside `Block(block_seed)` and returns what it returns: the decorator of the Python
+/// package. `with_block(s, f)` draws exactly what `{ Block b(s); f(); }` draws.
+///
+///     auto net = rb::with_block(44, [] { return torch::nn::Linear(128, 10); });
+template <class F>
+decltype(auto) with_block(std::uint64_t block_seed, F&& f) {
+  Block block(block_seed);
+  return std::forward<F>(f)();
+}
+
+/// with_block with an explicit exit mode and engine.
+template <class F>
+decltype(auto) with_block(std::uint64_t block_seed, OnExit on_exit, Engine engine, F&& f) {
+  Block block(block_seed, on_exit, engine);
+  return std::forward<F>(f)();
+}
+
+/// Reserves `n_counters` consecutive outputs of the rb stream of this thread's innermost block (of
+/// block 0 outside blocks) for a kernel, and advances that stream past them. Consecutive
+/// reservations never overlap, and the whole sequence repeats under the same seeds. Throws
+/// rb::Error before rb::set_seed or while a CUDA graph is being captured (a captured launch would
+/// replay the same numbers).
+///
+///     rb::Stream s = rb::reserve((n + 3) / 4);  // 4 words per counter
+///     my_kernel<<<grid, block>>>(s, out, n);    // out[i] from s.draw(i / 4).v[i % 4]
+Stream reserve(std::uint64_t n_counters);
+
+namespace detail {
+
+/// The innermost block of the calling thread, as the generator and engine see it.
+struct ActiveStream {
+  Key key;
+  std::uint64_t* position;  ///< the block's rb-stream position, owned by the thread's block stack
+  Engine engine;
+};
+
+/// The calling thread's innermost block (block 0 outside blocks). Throws rb::Error before set_seed.
+ActiveStream active_stream();
+
+/// Enters a block on the calling thread and returns its frame id (what Block does).
+std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine);
+/// Leaves the block `frame_id`, which must be the calling thread's innermost. Throws rb::Error,
+/// changing nothing, when it is not, or while a CUDA graph is being captured.
+void exit_block(std::uint64_t frame_id);
+/// The calling thread's block depth (0 outside blocks).
+std::size_t block_depth() noexcept;
+
+}  // namespace detail
+
+}  // namespace rb

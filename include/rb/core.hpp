@@ -1,0 +1,8 @@
+// The torch-free core of rb, usable from host code and CUDA kernels: Philox, streams, conversions.
+#pragma once
+
+#include "rb/config.hpp"
+#include "rb/convert.hpp"
+#include "rb/detail/mt_state.hpp"
+#include "rb/philox.hpp"
+#include "rb/stream.hpp"

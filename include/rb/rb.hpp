@@ -1,0 +1,5 @@
+// Everything rb offers: the torch-free core, blocks, and rb's LibTorch generator.
+#pragma once
+
+#include "rb/block.hpp"
+#include "rb/core.hpp"

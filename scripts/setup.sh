@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what rb needs on a fresh Debian machine, skipping whatever is already there:
+# Debian packages (Random123 and its known-answer vectors, GoogleTest, Google Benchmark, the
+# build tools) and the Python packages of requirements.txt (torch pinned to 2.11.0).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(cmake ninja-build g++ git googletest libgtest-dev libbenchmark-dev
+              librandom123-dev librandom123-doc)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+if ! $python -m pip install -q --disable-pip-version-check -r requirements.txt; then
+  echo "setup: pip could not install requirements.txt" >&2
+  exit 1
+fi

@@ -1,0 +1,205 @@
+// rb::set_seed, rb::Block and the per-thread block stack.
+#include "rb/block.hpp"
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <c10/util/Exception.h>
+
+#include "engine.hpp"
+#include "torch_state.hpp"
+
+namespace rb {
+namespace {
+
+// The process-wide seed. `generation` counts set_seed calls, so that each thread notices a new
+// seed and restarts its rb stream outside blocks.
+std::atomic<bool> g_seeded{false};
+std::atomic<std::uint64_t> g_initial_seed{0};
+std::atomic<std::uint64_t> g_generation{0};
+
+// One open block on the calling thread.
+struct Frame {
+  std::uint64_t id;
+  std::uint64_t block_seed;
+  Key key;
+  OnExit on_exit;
+  Engine engine;
+  std::uint64_t position = 0;                 // the block's rb-stream position
+  std::optional<detail::TorchSnapshot> saved;  // on-entry state, under OnExit::restore
+};
+
+// What each thread owns: its block stack, its default engine, and its rb stream outside blocks
+// (block 0's, restarted whenever set_seed is called).
+struct ThreadState {
+  std::vector<Frame> frames;
+  std::uint64_t next_frame_id = 1;
+  Engine default_engine = Engine::torch;
+  std::uint64_t root_generation = 0;  // 0: never set up on this thread
+  Key root_key{};
+  std::uint64_t root_position = 0;
+};
+
+ThreadState& thread_state() {
+  thread_local ThreadState state;
+  return state;
+}
+
+std::uint64_t seeded_initial_seed(const char* what) {
+  if (!g_seeded.load(std::memory_order_acquire)) {
+    throw Error(std::string("rb: ") + what +
+                " before rb::set_seed: call rb::set_seed(initial_seed) once at the start of the "
+                "program, before any block.");
+  }
+  return g_initial_seed.load(std::memory_order_relaxed);
+}
+
+// The calling thread's stream outside blocks, restarted after each set_seed.
+void sync_root(ThreadState& ts) {
+  const std::uint64_t generation = g_generation.load(std::memory_order_acquire);
+  if (ts.root_generation != generation) {
+    ts.root_generation = generation;
+    ts.root_key = derive_key(g_initial_seed.load(std::memory_order_relaxed), 0);
+    ts.root_position = 0;
+  }
+}
+
+Engine active_engine(const ThreadState& ts) {
+  return ts.frames.empty() ? ts.default_engine : ts.frames.back().engine;
+}
+
+}  // namespace
+
+void set_seed(std::uint64_t initial_seed) {
+  ThreadState& ts = thread_state();
+  if (!ts.frames.empty()) {
+    throw Error("rb::set_seed(" + std::to_string(initial_seed) + ") called inside block " +
+                std::to_string(ts.frames.back().block_seed) +
+                ": set the seed once, at the start of the program, outside every block.");
+  }
+  detail::check_not_capturing("call rb::set_seed");
+  detail::install_torch_state(derive_key(initial_seed, 0));
+  g_initial_seed.store(initial_seed, std::memory_order_relaxed);
+  g_generation.fetch_add(1, std::memory_order_acq_rel);
+  g_seeded.store(true, std::memory_order_release);
+  sync_root(ts);
+  detail::apply_routing(active_engine(ts));
+}
+
+std::uint64_t initial_seed() { return seeded_initial_seed("rb::initial_seed() called"); }
+
+void reset_to_reference_state() {
+  const std::uint64_t seed = seeded_initial_seed("rb::reset_to_reference_state() called");
+  detail::check_not_capturing("reset to the reference state");
+  detail::install_torch_state(derive_key(seed, 0));
+  ThreadState& ts = thread_state();
+  sync_root(ts);
+  ts.root_position = 0;
+}
+
+void set_default_engine(Engine engine) {
+  ThreadState& ts = thread_state();
+  ts.default_engine = engine;
+  if (ts.frames.empty()) detail::apply_routing(engine);
+}
+
+Engine default_engine() { return thread_state().default_engine; }
+
+Block::Block(std::uint64_t block_seed, OnExit on_exit, Engine engine)
+    : block_seed_(block_seed), on_exit_(on_exit), engine_(engine) {
+  frame_id_ = detail::enter_block(block_seed, on_exit, engine);
+  key_ = thread_state().frames.back().key;
+}
+
+Block::~Block() noexcept {
+  try {
+    detail::exit_block(frame_id_);
+    return;
+  } catch (const std::exception& e) {
+    try {
+      TORCH_WARN(e.what(), " Block ", block_seed_,
+                 " is closed without changing torch's generators.");
+    } catch (...) {  // a warning handler that throws must not escape a destructor
+    }
+  }
+  // Leaving was refused: close the frame anyway, since its Block is gone.
+  ThreadState& ts = thread_state();
+  for (auto it = ts.frames.begin(); it != ts.frames.end(); ++it) {
+    if (it->id == frame_id_) {
+      ts.frames.erase(it);
+      break;
+    }
+  }
+  detail::apply_routing(active_engine(ts));
+}
+
+Stream reserve(std::uint64_t n_counters) {
+  detail::check_not_capturing("reserve an rb stream");
+  const detail::ActiveStream active = detail::active_stream();
+  Stream stream = make_stream(active.key, Domain::rb_stream);
+  stream.base = *active.position;
+  *active.position += n_counters;
+  return stream;
+}
+
+namespace detail {
+
+ActiveStream active_stream() {
+  seeded_initial_seed("drawing from an rb stream");
+  ThreadState& ts = thread_state();
+  if (!ts.frames.empty()) {
+    Frame& top = ts.frames.back();
+    return ActiveStream{top.key, &top.position, top.engine};
+  }
+  sync_root(ts);
+  return ActiveStream{ts.root_key, &ts.root_position, ts.default_engine};
+}
+
+std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine) {
+  const std::uint64_t seed = seeded_initial_seed(
+      ("rb::Block(" + std::to_string(block_seed) + ") entered").c_str());
+  check_not_capturing("enter a block");
+  ThreadState& ts = thread_state();
+  ts.frames.reserve(ts.frames.size() + 1);  // the only allocation, before anything changes
+
+  Frame frame;
+  frame.id = ts.next_frame_id++;
+  frame.block_seed = block_seed;
+  frame.key = derive_key(seed, block_seed);
+  frame.on_exit = on_exit;
+  frame.engine = engine;
+  if (on_exit == OnExit::restore) frame.saved = snapshot_torch_state();
+  install_torch_state(frame.key);
+  ts.frames.push_back(std::move(frame));
+  apply_routing(engine);
+  return ts.frames.back().id;
+}
+
+void exit_block(std::uint64_t frame_id) {
+  ThreadState& ts = thread_state();
+  if (ts.frames.empty() || ts.frames.back().id != frame_id) {
+    for (const Frame& f : ts.frames) {
+      if (f.id == frame_id) {
+        throw Error("rb: leaving block " + std::to_string(f.block_seed) + " while block " +
+                    std::to_string(ts.frames.back().block_seed) +
+                    ", entered after it, is still open: leave blocks in the reverse order of "
+                    "entering them.");
+      }
+    }
+    throw Error(
+        "rb: leaving a block that is not open on this thread: a block must be left on the "
+        "thread that entered it, once.");
+  }
+  check_not_capturing("leave a block");
+  Frame& top = ts.frames.back();
+  if (top.saved) restore_torch_state(*top.saved);
+  ts.frames.pop_back();
+  apply_routing(active_engine(ts));
+}
+
+std::size_t block_depth() noexcept { return thread_state().frames.size(); }
+
+}  // namespace detail
+}  // namespace rb

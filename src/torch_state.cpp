@@ -1,0 +1,127 @@
+// Installs block states into LibTorch's default generators, and saves and restores them.
+#include "torch_state.hpp"
+
+#include <mutex>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+#include <ATen/core/Generator.h>
+
+#if RB_TORCH_CUDA
+#include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGraphsC10Utils.h>
+#endif
+
+#include "rb/block.hpp"
+#include "rb/detail/mt_state.hpp"
+
+namespace rb::detail {
+namespace {
+
+at::CPUGeneratorImpl* cpu_generator_impl(const at::Generator& gen) {
+  return at::check_generator<at::CPUGeneratorImpl>(gen);
+}
+
+at::Generator cuda_generator(int device) {
+  return at::globalContext().defaultGenerator(
+      at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device)));
+}
+
+}  // namespace
+
+int cuda_device_count() {
+#if RB_TORCH_CUDA
+  // c10 caches the count; without a driver it is 0 (and nothing is initialised).
+  static const int count = static_cast<int>(c10::cuda::device_count());
+  return count;
+#else
+  return 0;
+#endif
+}
+
+void check_not_capturing(const char* action) {
+#if RB_TORCH_CUDA
+  if (cuda_device_count() == 0) return;
+  // The same test as torch's own at::cuda::assertNotCapturing, which guards every change of a
+  // CUDA generator: without a primary context on the current device nothing can be capturing.
+  const c10::DeviceIndex device = c10::cuda::current_device();
+  if (c10::cuda::hasPrimaryContext(device) &&
+      c10::cuda::currentStreamCaptureStatusMayInitCtx() != c10::cuda::CaptureStatus::None) {
+    throw Error(std::string("rb: cannot ") + action +
+                " while a CUDA graph is being captured on the current stream: a captured graph "
+                "would replay the same random numbers. Enter and leave blocks (and reserve "
+                "streams) outside torch.cuda.graph / CUDAGraph::capture_begin..capture_end.");
+  }
+#else
+  (void)action;
+#endif
+}
+
+void install_torch_state(Key key) {
+  // CUDA first: it is the only part torch may refuse (during a capture, which the caller has
+  // ruled out), so a refusal leaves the CPU generator untouched.
+  const int devices = cuda_device_count();
+  if (devices > 0) {
+    const std::uint64_t seed = cuda_seed(key);
+    for (int d = 0; d < devices; ++d) {
+      at::Generator gen = cuda_generator(d);
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_current_seed(seed);  // also sets the Philox offset to 0
+    }
+  }
+
+  // A scratch engine per thread: at::mt19937's constructor seeds itself (624 multiplications),
+  // which set_data then overwrites; constructing it once keeps block entry O(1) and cheap.
+  thread_local at::mt19937 engine;
+  at::mt19937_data_pod pod;
+  pod.seed_ = key_value(key);  // what torch::initial_seed() reports inside the block
+  pod.seeded_ = true;
+  pod.left_ = 1;  // no word used yet: the first draw twists the state
+  pod.next_ = 0;
+  pod.state_ = mt_state(key, Domain::torch_cpu);
+  engine.set_data(pod);
+
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  at::CPUGeneratorImpl* impl = cpu_generator_impl(gen);
+  impl->set_engine(engine);
+  // set_engine keeps the cached Box-Muller samples; a block starts without them.
+  impl->set_next_float_normal_sample(std::nullopt);
+  impl->set_next_double_normal_sample(std::nullopt);
+}
+
+TorchSnapshot snapshot_torch_state() {
+  TorchSnapshot snapshot;
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    at::CPUGeneratorImpl* impl = cpu_generator_impl(gen);
+    snapshot.cpu_engine = impl->engine();
+    snapshot.cpu_next_float_normal = impl->next_float_normal_sample();
+    snapshot.cpu_next_double_normal = impl->next_double_normal_sample();
+  }
+  const int devices = cuda_device_count();
+  for (int d = 0; d < devices; ++d) {
+    at::Generator gen = cuda_generator(d);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    snapshot.cuda.push_back({gen.current_seed(), gen.get_offset()});
+  }
+  return snapshot;
+}
+
+void restore_torch_state(const TorchSnapshot& snapshot) {
+  for (int d = 0; d < static_cast<int>(snapshot.cuda.size()); ++d) {
+    at::Generator gen = cuda_generator(d);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_current_seed(snapshot.cuda[d].seed);
+    gen.set_offset(snapshot.cuda[d].offset);
+  }
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  at::CPUGeneratorImpl* impl = cpu_generator_impl(gen);
+  impl->set_engine(snapshot.cpu_engine);
+  impl->set_next_float_normal_sample(snapshot.cpu_next_float_normal);
+  impl->set_next_double_normal_sample(snapshot.cpu_next_double_normal);
+}
+
+}  // namespace rb::detail

@@ -1,0 +1,48 @@
+// Installing, saving and restoring the state of LibTorch's default CPU and CUDA generators.
+// Private to rb::torch.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include <ATen/core/MT19937RNGEngine.h>
+#include <c10/util/SmallVector.h>
+
+#include "rb/stream.hpp"
+
+namespace rb::detail {
+
+/// The seed and Philox offset of one CUDA device's default generator (its 16-byte state).
+struct CudaGeneratorState {
+  std::uint64_t seed;
+  std::uint64_t offset;
+};
+
+/// Everything a restoring block must put back, bit for bit.
+struct TorchSnapshot {
+  at::mt19937 cpu_engine;
+  std::optional<float> cpu_next_float_normal;
+  std::optional<double> cpu_next_double_normal;
+  c10::SmallVector<CudaGeneratorState, 8> cuda;  // one per device, by index
+};
+
+/// Throws rb::Error when a CUDA graph is being captured on the current device, the only case in
+/// which torch refuses to change a CUDA generator: checked before anything changes, so nothing is
+/// half-installed. Never initialises CUDA. `action` completes "cannot ... while ...".
+void check_not_capturing(const char* action);
+
+/// Installs the block with key `key` into torch's default generators: the CPU generator gets the
+/// full Mersenne Twister state of the torch_cpu domain (normal caches cleared), every CUDA device's
+/// generator the seed of the torch_cuda domain at offset 0. See Note [Full Mersenne Twister state].
+void install_torch_state(Key key);
+
+/// The current state of torch's default generators.
+TorchSnapshot snapshot_torch_state();
+
+/// Puts back a snapshot taken by snapshot_torch_state.
+void restore_torch_state(const TorchSnapshot& snapshot);
+
+/// The number of CUDA devices torch sees (0 without CUDA; never initialises a CUDA context).
+int cuda_device_count();
+
+}  // namespace rb::detail

@@ -1,0 +1,16 @@
+# Checks with cuobjdump that each of BINARIES (comma-separated) holds sm_80 and sm_90 machine code
+# and compute_90 PTX.
+string(REPLACE "," ";" binaries "${BINARIES}")
+foreach(binary IN LISTS binaries)
+  execute_process(COMMAND ${CUOBJDUMP} --list-elf ${binary} OUTPUT_VARIABLE elf RESULT_VARIABLE rc1)
+  execute_process(COMMAND ${CUOBJDUMP} --list-ptx ${binary} OUTPUT_VARIABLE ptx RESULT_VARIABLE rc2)
+  message("${binary}:\n${elf}${ptx}")
+  foreach(arch sm_80 sm_90)
+    if(NOT elf MATCHES "\\.${arch}\\.cubin")
+      message(FATAL_ERROR "${binary} has no ${arch} machine code")
+    endif()
+  endforeach()
+  if(NOT ptx MATCHES "sm_90\\.ptx")
+    message(FATAL_ERROR "${binary} has no compute_90 PTX")
+  endif()
+endforeach()

@@ -1,0 +1,45 @@
+// Helpers shared by rb's LibTorch tests.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include <ATen/Context.h>
+#include <torch/torch.h>
+
+namespace rb::test {
+
+/// The default CPU generator's full state (torch.get_rng_state()).
+inline torch::Tensor cpu_state() { return at::detail::getDefaultCPUGenerator().get_state(); }
+
+/// Whether torch sees a CUDA device.
+inline bool has_cuda() { return torch::cuda::is_available(); }
+
+/// (seed, offset) of every CUDA device's default generator.
+inline std::vector<std::pair<std::uint64_t, std::uint64_t>> cuda_states() {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+  if (!has_cuda()) return out;
+  for (int d = 0; d < static_cast<int>(torch::cuda::device_count()); ++d) {
+    auto gen = at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(d)));
+    out.emplace_back(gen.current_seed(), gen.get_offset());
+  }
+  return out;
+}
+
+/// A mix of draws from torch's CPU generator, concatenated as float64: uniform, normal (both the
+/// vectorised and the scalar path), integers and a permutation.
+inline torch::Tensor draws() {
+  return torch::cat({torch::rand({37}, torch::kDouble), torch::randn({40}, torch::kDouble),
+                     torch::randn({3}, torch::kDouble),
+                     torch::randint(0, 1000, {20}).to(torch::kDouble),
+                     torch::randperm(50).to(torch::kDouble)});
+}
+
+/// Bit-for-bit equality of two tensors of the same dtype and shape.
+inline bool same_bits(const torch::Tensor& a, const torch::Tensor& b) {
+  return a.sizes() == b.sizes() && a.dtype() == b.dtype() &&
+         torch::equal(a.contiguous().view(torch::kByte), b.contiguous().view(torch::kByte));
+}
+
+}  // namespace rb::test
