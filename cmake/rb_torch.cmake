@@ -5,7 +5,19 @@ file(GLOB rb_torch_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*.cpp)
 if(RB_CUDA)
   file(GLOB rb_torch_cuda_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/cuda/*.cu)
   list(APPEND rb_torch_sources ${rb_torch_cuda_sources})
+else()
+  list(APPEND rb_torch_sources ${PROJECT_SOURCE_DIR}/cuda/fill_stub.cpp)
 endif()
+
+# The CPU kernels, once per instruction set. See Note [CPU instruction sets] in src/cpu/dispatch.cpp.
+set(rb_cpu_dir ${PROJECT_SOURCE_DIR}/src/cpu)
+list(APPEND rb_torch_sources ${rb_cpu_dir}/dispatch.cpp ${rb_cpu_dir}/fill_scalar.cpp
+            ${rb_cpu_dir}/fill_avx2.cpp ${rb_cpu_dir}/fill_avx512.cpp)
+set(rb_kernel_flags -O3 -fno-math-errno)  # errno-free sqrt vectorizes; results are unchanged
+set_source_files_properties(${rb_cpu_dir}/fill_scalar.cpp PROPERTIES COMPILE_OPTIONS "${rb_kernel_flags}")
+set_source_files_properties(${rb_cpu_dir}/fill_avx2.cpp PROPERTIES COMPILE_OPTIONS "${rb_kernel_flags};-mavx2")
+set_source_files_properties(${rb_cpu_dir}/fill_avx512.cpp PROPERTIES COMPILE_OPTIONS
+  "${rb_kernel_flags};-mavx512f;-mavx512dq;-mavx512bw;-mavx512vl;-mprefer-vector-width=512")
 
 add_library(rb_torch SHARED ${rb_torch_sources})
 add_library(rb::torch ALIAS rb_torch)

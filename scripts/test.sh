@@ -20,4 +20,8 @@ for t in "${tsan_tests[@]}"; do
     build-tsan/tests/$t --gtest_brief=1
 done
 
+echo "== Python package (rblock, reproducible_block): pip install, then pytest =="
+$python -m pip install -q --disable-pip-version-check --no-build-isolation .
+$python -m pytest -q tests/python
+
 echo "rb: every test passed in $((SECONDS - start)) s"

@@ -27,6 +27,8 @@ struct Frame {
   Key key;
   OnExit on_exit;
   Engine engine;
+  std::uint32_t substream = 0;                // c3 of the block's rb stream (WorkerBlock: worker + 1)
+  bool installs = true;                       // false for a WorkerBlock: torch's generators untouched
   std::uint64_t position = 0;                 // the block's rb-stream position
   std::optional<detail::TorchSnapshot> saved;  // on-entry state, under OnExit::restore
 };
@@ -135,26 +137,67 @@ Block::~Block() noexcept {
   detail::apply_routing(active_engine(ts));
 }
 
+BlockContext current_context() {
+  const std::uint64_t seed = seeded_initial_seed("rb::current_context() called");
+  ThreadState& ts = thread_state();
+  if (ts.frames.empty()) return BlockContext{0, derive_key(seed, 0), ts.default_engine};
+  const Frame& top = ts.frames.back();
+  return BlockContext{top.block_seed, top.key, top.engine};
+}
+
+WorkerBlock::WorkerBlock(const BlockContext& context, std::uint32_t worker) {
+  if (worker == ~std::uint32_t{0}) {
+    throw Error("rb::WorkerBlock: worker index 2^32 - 1 is reserved; use 0 .. 2^32 - 2.");
+  }
+  ThreadState& ts = thread_state();
+  ts.frames.reserve(ts.frames.size() + 1);
+  Frame frame;
+  frame.id = ts.next_frame_id++;
+  frame.block_seed = context.block_seed;
+  frame.key = context.key;
+  frame.on_exit = OnExit::keep;
+  frame.engine = context.engine;
+  frame.substream = worker + 1;
+  frame.installs = false;
+  ts.frames.push_back(std::move(frame));
+  detail::apply_routing(context.engine);
+  frame_id_ = ts.frames.back().id;
+}
+
+WorkerBlock::~WorkerBlock() noexcept {
+  ThreadState& ts = thread_state();
+  for (auto it = ts.frames.begin(); it != ts.frames.end(); ++it) {
+    if (it->id == frame_id_) {
+      ts.frames.erase(it);
+      break;
+    }
+  }
+  detail::apply_routing(active_engine(ts));
+}
+
 Stream reserve(std::uint64_t n_counters) {
   detail::check_not_capturing("reserve an rb stream");
-  const detail::ActiveStream active = detail::active_stream();
-  Stream stream = make_stream(active.key, Domain::rb_stream);
-  stream.base = *active.position;
-  *active.position += n_counters;
-  return stream;
+  return detail::take_active_stream(n_counters);
 }
 
 namespace detail {
 
-ActiveStream active_stream() {
+Stream take_active_stream(std::uint64_t n_counters) {
   seeded_initial_seed("drawing from an rb stream");
   ThreadState& ts = thread_state();
+  Stream stream;
   if (!ts.frames.empty()) {
     Frame& top = ts.frames.back();
-    return ActiveStream{top.key, &top.position, top.engine};
+    stream = make_stream(top.key, Domain::rb_stream, top.substream);
+    stream.base = top.position;
+    top.position += n_counters;
+  } else {
+    sync_root(ts);
+    stream = make_stream(ts.root_key, Domain::rb_stream);
+    stream.base = ts.root_position;
+    ts.root_position += n_counters;
   }
-  sync_root(ts);
-  return ActiveStream{ts.root_key, &ts.root_position, ts.default_engine};
+  return stream;
 }
 
 std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine) {
@@ -192,8 +235,8 @@ void exit_block(std::uint64_t frame_id) {
         "rb: leaving a block that is not open on this thread: a block must be left on the "
         "thread that entered it, once.");
   }
-  check_not_capturing("leave a block");
   Frame& top = ts.frames.back();
+  if (top.installs) check_not_capturing("leave a block");
   if (top.saved) restore_torch_state(*top.saved);
   ts.frames.pop_back();
   apply_routing(active_engine(ts));

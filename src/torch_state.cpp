@@ -12,6 +12,7 @@
 #include <c10/cuda/CUDAGraphsC10Utils.h>
 #endif
 
+#include "fill.hpp"
 #include "rb/block.hpp"
 #include "rb/detail/mt_state.hpp"
 
@@ -78,7 +79,9 @@ void install_torch_state(Key key) {
   pod.seeded_ = true;
   pod.left_ = 1;  // no word used yet: the first draw twists the state
   pod.next_ = 0;
-  pod.state_ = mt_state(key, Domain::torch_cpu);
+  // mt_state(key, Domain::torch_cpu), with the vectorized Philox of rb's CPU kernels.
+  philox_words(make_stream(key, Domain::torch_cpu), 0, kMtStateWords / 4, pod.state_.data());
+  pod.state_[0] |= 0x80000000u;  // See Note [Full Mersenne Twister state]
   engine.set_data(pod);
 
   at::Generator gen = at::detail::getDefaultCPUGenerator();

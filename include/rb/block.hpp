@@ -120,17 +120,50 @@ decltype(auto) with_block(std::uint64_t block_seed, OnExit on_exit, Engine engin
 ///     my_kernel<<<grid, block>>>(s, out, n);    // out[i] from s.draw(i / 4).v[i % 4]
 Stream reserve(std::uint64_t n_counters);
 
-namespace detail {
-
-/// The innermost block of the calling thread, as the generator and engine see it.
-struct ActiveStream {
+/// What a worker thread needs to continue the calling thread's innermost block (block 0 outside
+/// blocks): its seeds, key and engine. Trivially copyable; capture it, then enter a WorkerBlock in
+/// the worker.
+struct BlockContext {
+  std::uint64_t block_seed;
   Key key;
-  std::uint64_t* position;  ///< the block's rb-stream position, owned by the thread's block stack
   Engine engine;
 };
 
-/// The calling thread's innermost block (block 0 outside blocks). Throws rb::Error before set_seed.
-ActiveStream active_stream();
+/// The calling thread's innermost block, to hand to a worker thread. Throws rb::Error before
+/// rb::set_seed.
+BlockContext current_context();
+
+/// Continues a block in a worker thread the program starts: while it lives, the worker's
+/// generator-less random ops route per the block's engine, and its rb stream (philox engine,
+/// rb::reserve) is the block's key on sub-stream `worker + 1` (c3 of Note [Counter layout]), so
+/// each worker draws its own reproducible numbers, whatever the thread timing. torch's generators
+/// are left alone (they are process-wide). Worker indices are the program's: give each worker its
+/// own, in 0 .. 2^32 - 2.
+///
+///     const rb::BlockContext ctx = rb::current_context();
+///     std::thread t([ctx] {
+///       rb::WorkerBlock worker(ctx, 0);
+///       auto noise = torch::randn({256});  // block's key, sub-stream 1
+///     });
+class WorkerBlock {
+ public:
+  WorkerBlock(const BlockContext& context, std::uint32_t worker);
+  ~WorkerBlock() noexcept;
+  WorkerBlock(const WorkerBlock&) = delete;
+  WorkerBlock& operator=(const WorkerBlock&) = delete;
+  WorkerBlock(WorkerBlock&&) = delete;
+  WorkerBlock& operator=(WorkerBlock&&) = delete;
+
+ private:
+  std::uint64_t frame_id_;
+};
+
+namespace detail {
+
+/// The rb stream of the calling thread's innermost block (block 0's outside blocks) at its current
+/// position, which then advances by `n_counters`: what rb::reserve and philox-engine ops draw.
+/// Throws rb::Error before set_seed.
+Stream take_active_stream(std::uint64_t n_counters);
 
 /// Enters a block on the calling thread and returns its frame id (what Block does).
 std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine);

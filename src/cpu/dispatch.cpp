@@ -1,0 +1,111 @@
+// Chooses the instruction set of rb's CPU kernels and runs them in parallel.
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include <ATen/Parallel.h>
+
+#include "../fill.hpp"
+#include "rb/block.hpp"
+
+namespace rb::detail {
+
+// Note [CPU instruction sets]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// src/cpu/fill_kernels.hpp is compiled three times: for baseline x86-64 (SSE2), for AVX2 and
+// for AVX-512 (F, DQ, BW, VL), each with -ffp-contract=off and without fast-math. Its loops are
+// plain C++ that GCC vectorizes, made only of operations IEEE 754 rounds exactly (see Note
+// [Portable arithmetic]), so the three builds give the same bits; the tests compare them on every
+// sampler and dtype. fill_cpu picks the best one the CPU supports, unless RB_CPU_ISA or
+// set_cpu_isa says otherwise. Work is split with at::parallel_for over whole Philox outputs, so the
+// number of threads never changes a value either.
+
+namespace {
+
+using FillRange = void (*)(const FillRequest&, std::uint64_t, std::uint64_t);
+
+FillRange kernel(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return fill_range_avx512;
+    case Isa::avx2: return fill_range_avx2;
+    default: return fill_range_scalar;
+  }
+}
+
+const char* name(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return "avx512";
+    case Isa::avx2: return "avx2";
+    default: return "scalar";
+  }
+}
+
+Isa best_isa() {
+  if (cpu_supports(Isa::avx512)) return Isa::avx512;
+  if (cpu_supports(Isa::avx2)) return Isa::avx2;
+  return Isa::scalar;
+}
+
+Isa initial_isa() {
+  const char* env = std::getenv("RB_CPU_ISA");
+  if (!env || !*env) return best_isa();
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+    if (std::strcmp(env, name(isa)) == 0) {
+      if (!cpu_supports(isa)) {
+        throw Error(std::string("RB_CPU_ISA=") + env + ": this CPU cannot run it; unset RB_CPU_ISA.");
+      }
+      return isa;
+    }
+  }
+  throw Error(std::string("RB_CPU_ISA=") + env + ": expected scalar, avx2 or avx512.");
+}
+
+std::atomic<Isa>& selected() {
+  static std::atomic<Isa> isa{initial_isa()};
+  return isa;
+}
+
+}  // namespace
+
+bool cpu_supports(Isa isa) {
+  switch (isa) {
+    case Isa::avx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    case Isa::avx2: return __builtin_cpu_supports("avx2");
+    default: return true;
+  }
+}
+
+Isa cpu_isa() { return selected().load(std::memory_order_relaxed); }
+
+void set_cpu_isa(Isa isa) {
+  if (!cpu_supports(isa)) {
+    throw Error(std::string("rb: this CPU cannot run the ") + name(isa) + " kernels.");
+  }
+  selected().store(isa, std::memory_order_relaxed);
+}
+
+void fill_cpu(const FillRequest& request) {
+  const std::uint64_t counters = counters_for(request.n, request.wide);
+  if (counters == 0) return;
+  const FillRange fill = kernel(cpu_isa());
+  // 16384 outputs (256 KiB of words) per task: large enough to amortize a task, small enough to
+  // spread a few MiB over the threads.
+  constexpr std::int64_t kGrain = 16384;
+  at::parallel_for(0, static_cast<std::int64_t>(counters), kGrain,
+                   [&](std::int64_t begin, std::int64_t end) {
+                     fill(request, static_cast<std::uint64_t>(begin), static_cast<std::uint64_t>(end));
+                   });
+}
+
+void philox_words(const Stream& s, std::uint64_t first, std::uint64_t counters, std::uint32_t* out) {
+  switch (cpu_isa()) {
+    case Isa::avx512: return philox_words_avx512(s, first, counters, out);
+    case Isa::avx2: return philox_words_avx2(s, first, counters, out);
+    default: return philox_words_scalar(s, first, counters, out);
+  }
+}
+
+}  // namespace rb::detail

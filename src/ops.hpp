@@ -1,0 +1,20 @@
+// What rb's op layer (src/ops.cpp) registers, for the coverage test and the README.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace rb::detail {
+
+/// aten ops that take a Generator and that rb's generator does not cover: given rb's generator
+/// they raise rb::Error; without one they run torch's kernel (torch's generators hold the block's
+/// installed state).
+const std::vector<std::string>& uncovered_generator_ops();
+
+/// The random aten ops that, inside a philox-engine block, run torch's kernel on torch's
+/// generators (which hold the block's installed state), each with the reason. The coverage test
+/// checks that every random op of torch is covered by rb, decomposes into ops that are, or is here.
+const std::vector<std::pair<std::string, std::string>>& fallback_ops();
+
+}  // namespace rb::detail

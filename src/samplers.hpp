@@ -1,0 +1,251 @@
+// The element functors of rb's generator and the dispatch from a FillRequest to them, shared by
+// the CPU kernels (src/cpu/fill_kernels.hpp) and the CUDA kernels (cuda/fill.cu): one definition
+// of every value, so both devices compute the same bits. See Note [Element mapping].
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include "fill.hpp"
+#include "rb/sampling.hpp"
+
+namespace rb::detail {
+
+template <class T>
+inline constexpr bool kIsFloating = std::is_floating_point_v<T> || std::is_same_v<T, c10::Half> ||
+                                    std::is_same_v<T, c10::BFloat16>;
+
+// A functor over one element takes its word(s) and its index e (used by bernoulli_tensor only).
+// A pair functor writes the values of elements 2j and 2j + 1 in the compute type; the loops round
+// them to T.
+
+/// uniform in [from, to), 32-bit elements: each type takes the top bits of its precision (Note
+/// [Uniform from the high bits]); if rounding to T carries the value up to `to`, it takes `from`.
+template <class T>
+struct Uniform32 {
+  float from, range, to;
+  RB_HOST_DEVICE T operator()(std::uint32_t w, std::int64_t) const {
+    float u;
+    if constexpr (std::is_same_v<T, c10::Half>) {
+      u = uniform_half(w);
+    } else if constexpr (std::is_same_v<T, c10::BFloat16>) {
+      u = uniform_bfloat16(w);
+    } else {
+      u = uniform_float(w);
+    }
+    const T t = static_cast<T>(affine(u, range, from));
+    return static_cast<float>(t) < to ? t : static_cast<T>(from);
+  }
+};
+struct Uniform64 {
+  double from, range, to;
+  RB_HOST_DEVICE double operator()(std::uint64_t x, std::int64_t) const {
+    const double v = affine(uniform_double(x), range, from);
+    return v < to ? v : from;
+  }
+};
+
+/// normal(mean, std) or, with `log`, exp(normal(mean, std)): Box-Muller pairs, then z std + mean.
+struct NormalPair32 {
+  float mean, std;
+  bool log;
+  RB_HOST_DEVICE void operator()(std::uint32_t w0, std::uint32_t w1, float* v0, float* v1) const {
+    float z0, z1;
+    normal_pair(w0, w1, &z0, &z1);
+    z0 = affine(z0, std, mean);
+    z1 = affine(z1, std, mean);
+    *v0 = log ? exp_f32(z0) : z0;
+    *v1 = log ? exp_f32(z1) : z1;
+  }
+};
+struct NormalPair64 {
+  double mean, std;
+  bool log;
+  RB_HOST_DEVICE void operator()(std::uint64_t x0, std::uint64_t x1, double* v0, double* v1) const {
+    double z0, z1;
+    normal_pair(x0, x1, &z0, &z1);
+    z0 = affine(z0, std, mean);
+    z1 = affine(z1, std, mean);
+    *v0 = log ? exp_f64(z0) : z0;
+    *v1 = log ? exp_f64(z1) : z1;
+  }
+};
+
+template <class T>
+struct Exponential32 {
+  float lambda;
+  RB_HOST_DEVICE T operator()(std::uint32_t w, std::int64_t) const {
+    return static_cast<T>(exponential(w, lambda));
+  }
+};
+struct Exponential64 {
+  double lambda;
+  RB_HOST_DEVICE double operator()(std::uint64_t x, std::int64_t) const { return exponential(x, lambda); }
+};
+
+template <class T>
+struct Cauchy32 {
+  float median, sigma;
+  RB_HOST_DEVICE T operator()(std::uint32_t w, std::int64_t) const {
+    return static_cast<T>(cauchy(w, median, sigma));
+  }
+};
+struct Cauchy64 {
+  double median, sigma;
+  RB_HOST_DEVICE double operator()(std::uint64_t x, std::int64_t) const { return cauchy(x, median, sigma); }
+};
+
+/// A value computed in float or double, as T (through float for the 16-bit floating types).
+template <class T, class V>
+RB_HOST_DEVICE T to_element(V v) {
+  if constexpr (std::is_same_v<T, c10::Half> || std::is_same_v<T, c10::BFloat16>) {
+    return static_cast<T>(static_cast<float>(v));
+  } else {
+    return static_cast<T>(v);
+  }
+}
+
+template <class T>
+struct Geometric32 {
+  float log1p_neg_p;
+  RB_HOST_DEVICE T operator()(std::uint32_t w, std::int64_t) const {
+    return to_element<T>(geometric(w, log1p_neg_p));
+  }
+};
+template <class T>
+struct Geometric64 {
+  double log1p_neg_p;
+  RB_HOST_DEVICE T operator()(std::uint64_t x, std::int64_t) const {
+    return to_element<T>(geometric(x, log1p_neg_p));
+  }
+};
+
+template <class T>
+struct Bernoulli32 {
+  double p;
+  RB_HOST_DEVICE T operator()(std::uint32_t w, std::int64_t) const {
+    return static_cast<T>(bernoulli(w, p) ? 1 : 0);
+  }
+};
+template <class T>
+struct Bernoulli64 {
+  double p;
+  RB_HOST_DEVICE T operator()(std::uint64_t x, std::int64_t) const {
+    return static_cast<T>(bernoulli(x, p) ? 1 : 0);
+  }
+};
+template <class T>
+struct BernoulliTensor32 {
+  const double* p;
+  RB_HOST_DEVICE T operator()(std::uint32_t w, std::int64_t e) const {
+    return static_cast<T>(bernoulli(w, p[e]) ? 1 : 0);
+  }
+};
+template <class T>
+struct BernoulliTensor64 {
+  const double* p;
+  RB_HOST_DEVICE T operator()(std::uint64_t x, std::int64_t e) const {
+    return static_cast<T>(bernoulli(x, p[e]) ? 1 : 0);
+  }
+};
+
+/// Integers in [from, from + range) by multiply-high (Note [Integers by multiply-high]).
+template <class T>
+struct Random32 {
+  std::int64_t from;
+  std::uint64_t range;  // 1 .. 2^32
+  RB_HOST_DEVICE T operator()(std::uint32_t w, std::int64_t) const {
+    return to_element<T>(from + static_cast<std::int64_t>(bounded32(w, range)));
+  }
+};
+template <class T>
+struct Random64 {
+  std::int64_t from;
+  std::uint64_t range;  // 0 means 2^64: the word itself
+  RB_HOST_DEVICE T operator()(std::uint64_t x, std::int64_t) const {
+    const std::uint64_t offset = range == 0 ? x : bounded64(x, range);
+    return to_element<T>(static_cast<std::int64_t>(static_cast<std::uint64_t>(from) + offset));
+  }
+};
+
+/// Calls the matching loop of `loops` (map32, map64, pairs32, pairs64, each a template on the
+/// element type) with the functor of request `r` for element type T.
+template <class T, class Loops>
+void dispatch_sampler(const FillRequest& r, Loops& loops) {
+  if constexpr (kIsFloating<T>) {
+    constexpr bool kDouble = std::is_same_v<T, double>;
+    switch (r.sampler) {
+      case Sampler::uniform:
+        if constexpr (kDouble) {
+          return loops.template map64<T>(Uniform64{r.a, r.b - r.a, r.b});
+        } else {
+          return loops.template map32<T>(Uniform32<T>{static_cast<float>(r.a),
+                                                       static_cast<float>(r.b - r.a),
+                                                       static_cast<float>(r.b)});
+        }
+      case Sampler::normal:
+      case Sampler::log_normal: {
+        const bool log = r.sampler == Sampler::log_normal;
+        if constexpr (kDouble) {
+          return loops.template pairs64<T>(NormalPair64{r.a, r.b, log});
+        } else {
+          return loops.template pairs32<T>(
+              NormalPair32{static_cast<float>(r.a), static_cast<float>(r.b), log});
+        }
+      }
+      case Sampler::exponential:
+        if constexpr (kDouble) {
+          return loops.template map64<T>(Exponential64{r.a});
+        } else {
+          return loops.template map32<T>(Exponential32<T>{static_cast<float>(r.a)});
+        }
+      case Sampler::cauchy:
+        if constexpr (kDouble) {
+          return loops.template map64<T>(Cauchy64{r.a, r.b});
+        } else {
+          return loops.template map32<T>(Cauchy32<T>{static_cast<float>(r.a), static_cast<float>(r.b)});
+        }
+      default:
+        break;
+    }
+  }
+  switch (r.sampler) {
+    case Sampler::geometric:
+      if (r.wide) return loops.template map64<T>(Geometric64<T>{r.a});
+      return loops.template map32<T>(Geometric32<T>{static_cast<float>(r.a)});
+    case Sampler::bernoulli:
+      if (r.wide) return loops.template map64<T>(Bernoulli64<T>{r.a});
+      return loops.template map32<T>(Bernoulli32<T>{r.a});
+    case Sampler::bernoulli_tensor:
+      if (r.wide) return loops.template map64<T>(BernoulliTensor64<T>{r.p});
+      return loops.template map32<T>(BernoulliTensor32<T>{r.p});
+    case Sampler::random_range:
+      if (r.wide) return loops.template map64<T>(Random64<T>{r.from, r.range});
+      return loops.template map32<T>(Random32<T>{r.from, r.range});
+    default:
+      break;  // the op layer never sends a floating sampler with an integral type
+  }
+}
+
+/// dispatch_sampler for the request's dtype (the types the op layer sends).
+template <class Loops>
+void dispatch_fill(const FillRequest& r, Loops& loops) {
+  switch (r.dtype) {
+    case c10::ScalarType::Float: return dispatch_sampler<float>(r, loops);
+    case c10::ScalarType::Double: return dispatch_sampler<double>(r, loops);
+    case c10::ScalarType::Half: return dispatch_sampler<c10::Half>(r, loops);
+    case c10::ScalarType::BFloat16: return dispatch_sampler<c10::BFloat16>(r, loops);
+    case c10::ScalarType::Byte: return dispatch_sampler<std::uint8_t>(r, loops);
+    case c10::ScalarType::Char: return dispatch_sampler<std::int8_t>(r, loops);
+    case c10::ScalarType::Short: return dispatch_sampler<std::int16_t>(r, loops);
+    case c10::ScalarType::Int: return dispatch_sampler<std::int32_t>(r, loops);
+    case c10::ScalarType::Long: return dispatch_sampler<std::int64_t>(r, loops);
+    case c10::ScalarType::Bool: return dispatch_sampler<bool>(r, loops);
+    default: break;
+  }
+}
+
+}  // namespace rb::detail

@@ -1,0 +1,275 @@
+// Engine::philox: generator-less random ops inside a block draw from its rb stream; routing is
+// per thread, nests, survives exceptions; every random op of torch is covered or listed.
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "fill.hpp"
+#include "ops.hpp"
+#include "rb/generator.hpp"
+#include "rb/rb.hpp"
+#include "test_util.hpp"
+#include "toy_model.hpp"
+
+namespace rb {
+namespace {
+
+using test::same_bits;
+
+bool routed() { return c10::impl::tls_is_dispatch_key_included(c10::DispatchKey::CustomRNGKeyId); }
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    at::set_num_threads(2);
+    rb::set_seed(77);
+  }
+  void TearDown() override {
+    rb::set_default_engine(Engine::torch);
+    EXPECT_EQ(detail::block_depth(), 0u);
+    EXPECT_FALSE(routed());
+  }
+};
+
+TEST_F(EngineTest, FirstDrawsOfAPhiloxBlockAreThoseOfItsGenerator) {
+  torch::Tensor inside;
+  {
+    Block b(5, OnExit::keep, Engine::philox);
+    EXPECT_TRUE(routed());
+    inside = torch::cat({torch::rand({100}), torch::randn({50}), torch::randint(0, 7, {30}).to(torch::kFloat)});
+  }
+  EXPECT_FALSE(routed());
+  auto g = make_generator(5);
+  const auto expected = torch::cat({torch::rand({100}, g), torch::randn({50}, g),
+                                    torch::randint(0, 7, {30}, g).to(torch::kFloat)});
+  EXPECT_TRUE(same_bits(inside, expected));
+}
+
+TEST_F(EngineTest, TorchGeneratorsStillGetTheBlocksState) {
+  // An op rb does not cover (poisson) falls back to torch's CPU generator, installed as usual.
+  torch::Tensor philox, torch_engine;
+  {
+    Block b(6, OnExit::keep, Engine::philox);
+    philox = torch::poisson(torch::full({64}, 3.0));
+  }
+  {
+    Block b(6, OnExit::keep, Engine::torch);
+    torch_engine = torch::poisson(torch::full({64}, 3.0));
+  }
+  EXPECT_TRUE(same_bits(philox, torch_engine));
+}
+
+TEST_F(EngineTest, AnExplicitTorchGeneratorWins) {
+  auto mine = at::detail::createCPUGenerator(123);
+  const auto expected = torch::rand({10}, at::detail::createCPUGenerator(123));
+  Block b(7, OnExit::keep, Engine::philox);
+  EXPECT_TRUE(same_bits(torch::rand({10}, mine), expected));
+}
+
+TEST_F(EngineTest, EnginesSwitchInNestedBlocks) {
+  torch::Tensor outer_first, inner_torch, outer_second;
+  {
+    Block outer(8, OnExit::keep, Engine::philox);
+    outer_first = torch::rand({10});
+    {
+      Block inner(9, OnExit::keep, Engine::torch);
+      EXPECT_FALSE(routed());
+      inner_torch = torch::rand({10});
+    }
+    EXPECT_TRUE(routed());
+    outer_second = torch::rand({10});
+  }
+  auto g = make_generator(8);
+  EXPECT_TRUE(same_bits(outer_first, torch::rand({10}, g)));
+  EXPECT_TRUE(same_bits(outer_second, torch::rand({10}, g)));  // the outer stream went on
+  Block again(9, OnExit::keep, Engine::torch);
+  EXPECT_TRUE(same_bits(inner_torch, torch::rand({10})));
+}
+
+TEST_F(EngineTest, AnExceptionLeavesTheDispatchStateClean) {
+  try {
+    Block b(10, OnExit::restore, Engine::philox);
+    torch::rand({3});
+    throw std::runtime_error("boom");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_FALSE(routed());
+  EXPECT_EQ(detail::block_depth(), 0u);
+}
+
+TEST_F(EngineTest, RoutingNeverLeaksIntoOtherThreads) {
+  Block b(11, OnExit::keep, Engine::philox);
+  bool other_routed = true;
+  std::thread([&] {
+    other_routed = routed();
+    torch::rand({1000});  // torch's generator: must not touch this thread's block stream
+  }).join();
+  EXPECT_FALSE(other_routed);
+  EXPECT_TRUE(same_bits(torch::rand({10}), torch::rand({10}, make_generator(11))));
+}
+
+TEST_F(EngineTest, IntraOpThreadsDoNotChangeResults) {
+  auto draw = [](int threads) {
+    at::set_num_threads(threads);
+    Block b(12, OnExit::keep, Engine::philox);
+    auto w = torch::empty({512, 1024});
+    torch::nn::init::kaiming_uniform_(w);
+    return torch::cat({w.flatten(), torch::randn({300000}), torch::dropout(torch::ones({300000}), 0.3, true)});
+  };
+  const auto one = draw(1), four = draw(4);
+  at::set_num_threads(2);
+  EXPECT_TRUE(same_bits(one, four));
+}
+
+TEST_F(EngineTest, DefaultEnginePhiloxRoutesOutsideBlocksToBlockZero) {
+  rb::set_default_engine(Engine::philox);
+  EXPECT_EQ(rb::default_engine(), Engine::philox);
+  EXPECT_TRUE(routed());
+  rb::set_seed(77);  // restarts block 0's stream
+  const auto a = torch::rand({20});
+  {
+    Block b(3);  // the default engine applies to blocks too
+    EXPECT_TRUE(routed());
+    EXPECT_TRUE(same_bits(torch::rand({5}), torch::rand({5}, make_generator(3))));
+  }
+  const auto b = torch::rand({20});
+  rb::set_default_engine(Engine::torch);
+  EXPECT_FALSE(routed());
+  auto g = make_generator(0);
+  EXPECT_TRUE(same_bits(a, torch::rand({20}, g)));
+  EXPECT_TRUE(same_bits(b, torch::rand({20}, g)));
+}
+
+TEST_F(EngineTest, WorkerBlocksDrawTheirOwnSubStream) {
+  Block b(13, OnExit::keep, Engine::philox);
+  const BlockContext ctx = current_context();
+  EXPECT_EQ(ctx.block_seed, 13u);
+  std::vector<torch::Tensor> got(3);
+  std::vector<std::thread> workers;
+  for (std::uint32_t w = 0; w < 3; ++w) {
+    workers.emplace_back([&, w] {
+      WorkerBlock worker(ctx, w);
+      got[w] = torch::rand({8});
+    });
+  }
+  for (auto& t : workers) t.join();
+  for (std::uint32_t w = 0; w < 3; ++w) {
+    const Stream s = make_stream(derive_key(77, 13), Domain::rb_stream, w + 1);
+    for (int i = 0; i < 8; ++i) {
+      EXPECT_EQ(got[w][i].item<float>(), uniform_float(s.draw(i / 4).v[i % 4])) << "worker " << w;
+    }
+  }
+  EXPECT_FALSE(torch::equal(got[0], got[1]));
+  // The block's own thread still starts at its own stream's beginning.
+  EXPECT_TRUE(same_bits(torch::rand({8}), torch::rand({8}, make_generator(13))));
+}
+
+/// A small model's initialisation, a training forward pass with dropout and a data order, all in
+/// philox blocks: what a user wants to be identical whatever runs around it.
+torch::Tensor model_run() {
+  torch::nn::Sequential net(nullptr);
+  with_block(1, OnExit::keep, Engine::philox, [&] {
+    net = torch::nn::Sequential(torch::nn::Linear(32, 64), torch::nn::ReLU(), torch::nn::Dropout(0.5),
+                                torch::nn::Linear(64, 8));
+  });
+  return with_block(2, OnExit::keep, Engine::philox, [&] {
+    net->train();
+    const auto order = torch::randperm(100);
+    const auto x = torch::randn({16, 32});
+    std::vector<torch::Tensor> parts;
+    for (const auto& p : net->parameters()) parts.push_back(p.detach().flatten());
+    parts.push_back(net->forward(x).detach().flatten());
+    parts.push_back(order.to(torch::kFloat));
+    return torch::cat(parts);
+  });
+}
+
+TEST_F(EngineTest, AModelIsBitIdenticalAcrossRunsThreadsAndInstructionSets) {
+  const auto first = model_run();
+  torch::rand({12345});  // unrelated draws between runs change nothing
+  EXPECT_TRUE(same_bits(first, model_run()));
+  at::set_num_threads(1);
+  EXPECT_TRUE(same_bits(first, model_run()));
+  at::set_num_threads(2);
+  const detail::Isa chosen = detail::cpu_isa();
+  detail::set_cpu_isa(detail::Isa::scalar);
+  const auto scalar = model_run();
+  detail::set_cpu_isa(chosen);
+  EXPECT_TRUE(same_bits(first, scalar));
+}
+
+TEST_F(EngineTest, ToyModelWithPhiloxEngineIsolatesTheFcLayers) {
+  at::set_num_threads(1);
+  const auto two = toy::run(2, true, Engine::philox), three = toy::run(3, true, Engine::philox);
+  EXPECT_TRUE(torch::equal(two.fc1_initial_weight, three.fc1_initial_weight));
+  EXPECT_TRUE(torch::equal(two.first_epoch_order, three.first_epoch_order));
+  // And the philox engine draws other numbers than the torch engine.
+  EXPECT_FALSE(torch::equal(two.fc1_initial_weight, toy::run(2, true, Engine::torch).fc1_initial_weight));
+}
+
+// ---- coverage --------------------------------------------------------------------------------
+
+bool takes_generator(const c10::FunctionSchema& schema) {
+  for (const auto& a : schema.arguments()) {
+    c10::TypePtr t = a.type();
+    if (t->kind() == c10::TypeKind::OptionalType) t = t->castRaw<c10::OptionalType>()->getElementType();
+    if (t->kind() == c10::TypeKind::GeneratorType) return true;
+  }
+  return false;
+}
+
+/// The CustomRNGKeyId line of an op's computed dispatch table.
+std::string rng_entry(const c10::OperatorHandle& op) {
+  std::istringstream table(op.dumpComputedTable());
+  for (std::string line; std::getline(table, line);) {
+    if (line.rfind("CustomRNGKeyId:", 0) == 0) return line;
+  }
+  return "";
+}
+
+TEST(Coverage, EveryRandomOpOfTorchIsCoveredDecomposedOrListed) {
+  std::map<std::string, std::string> fallback(detail::fallback_ops().begin(), detail::fallback_ops().end());
+  std::set<std::string> seen_fallbacks;
+  int covered = 0, decomposed = 0, falling_back = 0;
+  std::ostringstream failures, report;
+  auto& dispatcher = c10::Dispatcher::singleton();
+  for (const c10::OperatorName& name : dispatcher.getAllOpNames()) {
+    const auto op = dispatcher.findOp(name);
+    if (!op || !op->hasSchema() || name.name.rfind("aten::", 0) != 0) continue;
+    const bool generator = takes_generator(op->schema());
+    if (!generator && !op->hasTag(at::Tag::nondeterministic_seeded)) continue;
+    const std::string full = name.name.substr(6) + (name.overload_name.empty() ? "" : "." + name.overload_name);
+    const std::string entry = rng_entry(*op);
+    const bool rb_kernel = entry.find("src/ops.cpp") != std::string::npos && entry.find("[kernel]") != std::string::npos;
+    const bool composite = entry.find("[default backend kernel]") != std::string::npos ||
+                           entry.find("[math kernel]") != std::string::npos;
+    if (fallback.count(full)) {
+      seen_fallbacks.insert(full);
+      ++falling_back;
+      report << "  falls back: " << full << " (" << fallback[full] << ")\n";
+      if (generator && !rb_kernel) failures << full << ": takes a Generator but has no rb kernel to refuse rb's\n";
+    } else if (rb_kernel) {
+      ++covered;
+    } else if (composite) {
+      ++decomposed;
+    } else {
+      failures << full << ": neither covered nor listed as falling back; its entry: " << entry << "\n";
+    }
+  }
+  for (const auto& [name, reason] : fallback) {
+    if (!seen_fallbacks.count(name)) failures << name << ": listed as falling back, but torch has no such random op\n";
+  }
+  std::cout << "[ COVERAGE ] " << covered << " random ops run rb's kernels, " << decomposed
+            << " decompose into ops that do, " << falling_back << " fall back:\n" << report.str();
+  EXPECT_TRUE(failures.str().empty()) << failures.str();
+  EXPECT_GE(covered, 20);
+}
+
+}  // namespace
+}  // namespace rb

@@ -1,0 +1,203 @@
+"""Misuse raises a Python exception with a clear message, and changes nothing (SPEC.md "Blocks",
+behaviour 7, and issue 7's list of errors)."""
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+import rblock
+from conftest import dirty, state
+from reproducible_block import Reproducible_Block
+
+C = rblock._C
+
+
+def run_fresh(code):
+    """Runs `code` in a fresh interpreter (rb cannot be unseeded in this one)."""
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_block_before_set_seed_raises_and_changes_nothing():
+    out = run_fresh("""
+        import random, numpy as np, torch
+        import rblock
+        from reproducible_block import Reproducible_Block
+        random.seed(1); np.random.seed(1); torch.manual_seed(1)
+        before = (random.getstate(), np.random.get_state()[1].tolist(), torch.get_rng_state())
+        for enter in (lambda: rblock.block(3).__enter__(),
+                      lambda: rblock.block(3)(lambda: None)(),
+                      lambda: Reproducible_Block(block_seed=3).__enter__(),
+                      lambda: Reproducible_Block(block_seed=3, reset_state_after=True).__enter__(),
+                      rblock.reset_to_reference_state,
+                      rblock.initial_seed):
+            try:
+                enter()
+            except rblock.Error as e:
+                print(e)
+            else:
+                raise SystemExit("no error")
+        after = (random.getstate(), np.random.get_state()[1].tolist(), torch.get_rng_state())
+        assert before[:2] == after[:2] and torch.equal(before[2], after[2])
+        assert rblock._C.block_depth() == 0
+    """)
+    lines = out.splitlines()
+    assert len(lines) == 6
+    for line in lines:
+        assert "before set_seed" in line and "rblock.set_seed(seed)" in line, line
+
+
+@pytest.mark.parametrize("bad", [1.0, 64.5, "64", None, [1], True, False, np.float64(3.0)])
+def test_block_seed_that_is_not_an_int(seeded, bad):
+    with pytest.raises(rblock.ArgumentTypeError, match="must be an int") as info:
+        rblock.block(bad)
+    assert isinstance(info.value, TypeError) and isinstance(info.value, rblock.Error)
+    with pytest.raises(TypeError):
+        Reproducible_Block(block_seed=bad)
+
+
+@pytest.mark.parametrize("bad", [-1, -(2**64), 2**64, 2**64 + 1, 10**30])
+def test_block_seed_out_of_range(seeded, bad):
+    with pytest.raises(rblock.ArgumentError, match=r"\[0, 2\*\*64 - 1\]") as info:
+        rblock.block(bad)
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(ValueError):
+        Reproducible_Block(block_seed=bad)
+    with pytest.raises(rblock.ArgumentError):
+        rblock.set_seed(bad)
+
+
+def test_integer_like_block_seeds_are_accepted(seeded):
+    for ok in (0, 2**64 - 1, np.int64(7), np.uint64(2**64 - 1)):
+        with rblock.block(ok) as b:
+            assert type(b.block_seed) is int
+
+
+def test_missing_block_seed_in_the_drop_in_module(seeded):
+    with pytest.raises(rblock.Error, match=r"Reproducible_Block\(block_seed=42\)"):
+        Reproducible_Block()
+
+
+def test_unknown_engine(seeded):
+    with pytest.raises(rblock.ArgumentError, match="engine must be one of"):
+        rblock.block(1, engine="mt19937")
+    assert repr(rblock.block(1, engine="philox")) == "rblock.block(1, restore=False, engine='philox')"
+
+
+def test_leaving_blocks_out_of_order(seeded):
+    outer, inner = rblock.block(1, restore=True), rblock.block(2, restore=True)
+    dirty()
+    s0 = state()
+    outer.__enter__()
+    s1 = state()
+    inner.__enter__()
+    dirty()
+    s2 = state()
+    with pytest.raises(rblock.Error, match="reverse order of entering them"):
+        outer.__exit__(None, None, None)
+    assert state() == s2 and C.block_depth() == 2  # the refused exit changed nothing
+    inner.__exit__(None, None, None)
+    assert state() == s1
+    outer.__exit__(None, None, None)  # still open after the refusal: leaving it now works
+    assert state() == s0 and C.block_depth() == 0
+
+
+def test_leaving_out_of_order_through_a_suspended_generator(api):
+    def gen():
+        with api.block(1):
+            yield
+
+    g = gen()
+    outer = api.block(2)
+    with pytest.raises(rblock.Error, match="reverse order"):
+        with outer:
+            next(g)  # block 1 opens inside block 2 and is still open when block 2 ends
+    assert C.block_depth() == 2
+    g.close()  # block 1 closes; block 2 stayed open, so leaving it again now works
+    outer.__exit__(None, None, None)
+    assert C.block_depth() == 0
+
+
+def test_leaving_a_block_twice_or_never_entered(seeded):
+    b = rblock.block(3)
+    with pytest.raises(rblock.Error, match="did not enter"):
+        b.__exit__(None, None, None)
+    with b:
+        pass
+    with pytest.raises(rblock.Error, match="did not enter"):
+        b.__exit__(None, None, None)
+
+
+def test_leaving_on_another_thread(seeded):
+    b = rblock.block(3)
+    b.__enter__()
+    errors = []
+
+    def leave():
+        try:
+            b.__exit__(None, None, None)
+        except rblock.Error as e:
+            errors.append(e)
+
+    t = threading.Thread(target=leave)
+    t.start()
+    t.join()
+    assert len(errors) == 1 and "thread" in str(errors[0])
+    b.__exit__(None, None, None)
+
+
+def test_set_seed_inside_a_block(seeded):
+    with rblock.block(1):
+        before = state()
+        with pytest.raises(rblock.Error, match="outside every block"):
+            rblock.set_seed(7)
+        assert state() == before
+    assert rblock.initial_seed() == 42
+
+
+def test_failed_cpp_entry_leaves_python_generators_alone(seeded, monkeypatch):
+    def refuse(*args):
+        raise rblock.Error("rb: cannot enter a block while a CUDA graph is being captured")
+
+    monkeypatch.setattr(C, "enter_block", refuse)
+    dirty()
+    before = state()
+    for restore in (False, True):
+        with pytest.raises(rblock.Error, match="CUDA graph"):
+            with rblock.block(5, restore=restore):
+                pass
+    assert state() == before and C.block_depth() == 0
+
+
+def test_failed_python_install_closes_the_block(seeded, monkeypatch):
+    dirty()
+    before = state()
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np.random, "set_state", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with rblock.block(5, restore=True):
+            pass
+    monkeypatch.undo()
+    assert C.block_depth() == 0
+    assert state() == before
+
+
+def test_decorating_generator_and_coroutine_functions(seeded):
+    def gen():
+        yield 1
+
+    async def coro():
+        return 1
+
+    for fn in (gen, coro):
+        with pytest.raises(rblock.ArgumentTypeError, match="outside the block"):
+            rblock.block(1)(fn)
