@@ -28,6 +28,10 @@ set_target_properties(rb_torch PROPERTIES
   INSTALL_RPATH_USE_LINK_PATH ON  # the installed library finds torch's libraries where they are
   POSITION_INDEPENDENT_CODE ON)
 target_link_libraries(rb_torch PUBLIC rb_core ${TORCH_LIBRARIES})
+# at::parallel_for is inline: with torch's OpenMP backend it only runs in parallel in code
+# compiled with -fopenmp. The runtime is torch's own libgomp.so.1 (same soname, loaded first).
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+target_link_libraries(rb_torch PRIVATE OpenMP::OpenMP_CXX)
 target_compile_options(rb_torch PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra>)
 
 # torch's CUDA half (c10_cuda) is used to ask whether a CUDA graph is being captured.

@@ -1,11 +1,16 @@
 // What rb's op layer (src/ops.cpp) registers, for the coverage test and the README.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace rb::detail {
+
+/// The indices 0..n-1 ordered by `keys` (signed, ascending), ties by index: what a stable sort
+/// gives, in O(n) for uniform random keys. rb's CPU randperm; see Note [randperm by sorting keys].
+void argsort_keys(const std::int64_t* keys, std::int64_t n, std::int64_t* out);
 
 /// aten ops that take a Generator and that rb's generator does not cover: given rb's generator
 /// they raise rb::Error; without one they run torch's kernel (torch's generators hold the block's

@@ -27,7 +27,7 @@ inline constexpr bool kIsFloating = std::is_floating_point_v<T> || std::is_same_
 template <class T>
 struct Uniform32 {
   float from, range, to;
-  RB_HOST_DEVICE T operator()(std::uint32_t w, std::int64_t) const {
+  RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint32_t w, std::int64_t) const {
     float u;
     if constexpr (std::is_same_v<T, c10::Half>) {
       u = uniform_half(w);
@@ -42,60 +42,69 @@ struct Uniform32 {
 };
 struct Uniform64 {
   double from, range, to;
-  RB_HOST_DEVICE double operator()(std::uint64_t x, std::int64_t) const {
+  RB_HOST_DEVICE RB_FORCE_INLINE double operator()(std::uint64_t x, std::int64_t) const {
     const double v = affine(uniform_double(x), range, from);
     return v < to ? v : from;
   }
 };
 
-/// normal(mean, std) or, with `log`, exp(normal(mean, std)): Box-Muller pairs, then z std + mean.
+/// normal(mean, std) or, with kLog, exp(normal(mean, std)): Box-Muller pairs, then z std + mean.
+/// (kLog is a template parameter so that the vectorized loops carry no branch.)
+template <bool kLog>
 struct NormalPair32 {
   float mean, std;
-  bool log;
-  RB_HOST_DEVICE void operator()(std::uint32_t w0, std::uint32_t w1, float* v0, float* v1) const {
+  RB_HOST_DEVICE RB_FORCE_INLINE void operator()(std::uint32_t w0, std::uint32_t w1, float* v0, float* v1) const {
     float z0, z1;
     normal_pair(w0, w1, &z0, &z1);
     z0 = affine(z0, std, mean);
     z1 = affine(z1, std, mean);
-    *v0 = log ? exp_f32(z0) : z0;
-    *v1 = log ? exp_f32(z1) : z1;
+    if constexpr (kLog) {
+      z0 = exp_f32(z0);
+      z1 = exp_f32(z1);
+    }
+    *v0 = z0;
+    *v1 = z1;
   }
 };
+template <bool kLog>
 struct NormalPair64 {
   double mean, std;
-  bool log;
-  RB_HOST_DEVICE void operator()(std::uint64_t x0, std::uint64_t x1, double* v0, double* v1) const {
+  RB_HOST_DEVICE RB_FORCE_INLINE void operator()(std::uint64_t x0, std::uint64_t x1, double* v0, double* v1) const {
     double z0, z1;
     normal_pair(x0, x1, &z0, &z1);
     z0 = affine(z0, std, mean);
     z1 = affine(z1, std, mean);
-    *v0 = log ? exp_f64(z0) : z0;
-    *v1 = log ? exp_f64(z1) : z1;
+    if constexpr (kLog) {
+      z0 = exp_f64(z0);
+      z1 = exp_f64(z1);
+    }
+    *v0 = z0;
+    *v1 = z1;
   }
 };
 
 template <class T>
 struct Exponential32 {
   float lambda;
-  RB_HOST_DEVICE T operator()(std::uint32_t w, std::int64_t) const {
+  RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint32_t w, std::int64_t) const {
     return static_cast<T>(exponential(w, lambda));
   }
 };
 struct Exponential64 {
   double lambda;
-  RB_HOST_DEVICE double operator()(std::uint64_t x, std::int64_t) const { return exponential(x, lambda); }
+  RB_HOST_DEVICE RB_FORCE_INLINE double operator()(std::uint64_t x, std::int64_t) const { return exponential(x, lambda); }
 };
 
 template <class T>
 struct Cauchy32 {
   float median, sigma;
-  RB_HOST_DEVICE T operator()(std::uint32_t w, std::int64_t) const {
+  RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint32_t w, std::int64_t) const {
     return static_cast<T>(cauchy(w, median, sigma));
   }
 };
 struct Cauchy64 {
   double median, sigma;
-  RB_HOST_DEVICE double operator()(std::uint64_t x, std::int64_t) const { return cauchy(x, median, sigma); }
+  RB_HOST_DEVICE RB_FORCE_INLINE double operator()(std::uint64_t x, std::int64_t) const { return cauchy(x, median, sigma); }
 };
 
 /// A value computed in float or double, as T (through float for the 16-bit floating types).
@@ -111,14 +120,14 @@ RB_HOST_DEVICE T to_element(V v) {
 template <class T>
 struct Geometric32 {
   float log1p_neg_p;
-  RB_HOST_DEVICE T operator()(std::uint32_t w, std::int64_t) const {
+  RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint32_t w, std::int64_t) const {
     return to_element<T>(geometric(w, log1p_neg_p));
   }
 };
 template <class T>
 struct Geometric64 {
   double log1p_neg_p;
-  RB_HOST_DEVICE T operator()(std::uint64_t x, std::int64_t) const {
+  RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint64_t x, std::int64_t) const {
     return to_element<T>(geometric(x, log1p_neg_p));
   }
 };
@@ -126,28 +135,28 @@ struct Geometric64 {
 template <class T>
 struct Bernoulli32 {
   double p;
-  RB_HOST_DEVICE T operator()(std::uint32_t w, std::int64_t) const {
+  RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint32_t w, std::int64_t) const {
     return static_cast<T>(bernoulli(w, p) ? 1 : 0);
   }
 };
 template <class T>
 struct Bernoulli64 {
   double p;
-  RB_HOST_DEVICE T operator()(std::uint64_t x, std::int64_t) const {
+  RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint64_t x, std::int64_t) const {
     return static_cast<T>(bernoulli(x, p) ? 1 : 0);
   }
 };
 template <class T>
 struct BernoulliTensor32 {
   const double* p;
-  RB_HOST_DEVICE T operator()(std::uint32_t w, std::int64_t e) const {
+  RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint32_t w, std::int64_t e) const {
     return static_cast<T>(bernoulli(w, p[e]) ? 1 : 0);
   }
 };
 template <class T>
 struct BernoulliTensor64 {
   const double* p;
-  RB_HOST_DEVICE T operator()(std::uint64_t x, std::int64_t e) const {
+  RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint64_t x, std::int64_t e) const {
     return static_cast<T>(bernoulli(x, p[e]) ? 1 : 0);
   }
 };
@@ -157,7 +166,7 @@ template <class T>
 struct Random32 {
   std::int64_t from;
   std::uint64_t range;  // 1 .. 2^32
-  RB_HOST_DEVICE T operator()(std::uint32_t w, std::int64_t) const {
+  RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint32_t w, std::int64_t) const {
     return to_element<T>(from + static_cast<std::int64_t>(bounded32(w, range)));
   }
 };
@@ -165,7 +174,7 @@ template <class T>
 struct Random64 {
   std::int64_t from;
   std::uint64_t range;  // 0 means 2^64: the word itself
-  RB_HOST_DEVICE T operator()(std::uint64_t x, std::int64_t) const {
+  RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint64_t x, std::int64_t) const {
     const std::uint64_t offset = range == 0 ? x : bounded64(x, range);
     return to_element<T>(static_cast<std::int64_t>(static_cast<std::uint64_t>(from) + offset));
   }
@@ -187,15 +196,17 @@ void dispatch_sampler(const FillRequest& r, Loops& loops) {
                                                        static_cast<float>(r.b)});
         }
       case Sampler::normal:
-      case Sampler::log_normal: {
-        const bool log = r.sampler == Sampler::log_normal;
         if constexpr (kDouble) {
-          return loops.template pairs64<T>(NormalPair64{r.a, r.b, log});
+          return loops.template pairs64<T>(NormalPair64<false>{r.a, r.b});
         } else {
-          return loops.template pairs32<T>(
-              NormalPair32{static_cast<float>(r.a), static_cast<float>(r.b), log});
+          return loops.template pairs32<T>(NormalPair32<false>{static_cast<float>(r.a), static_cast<float>(r.b)});
         }
-      }
+      case Sampler::log_normal:
+        if constexpr (kDouble) {
+          return loops.template pairs64<T>(NormalPair64<true>{r.a, r.b});
+        } else {
+          return loops.template pairs32<T>(NormalPair32<true>{static_cast<float>(r.a), static_cast<float>(r.b)});
+        }
       case Sampler::exponential:
         if constexpr (kDouble) {
           return loops.template map64<T>(Exponential64{r.a});

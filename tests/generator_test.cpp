@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "fill.hpp"
+#include "ops.hpp"
 #include "rb/generator.hpp"
 #include "rb/rb.hpp"
 #include "rb/sampling.hpp"
@@ -271,6 +272,18 @@ TEST_F(GeneratorTest, RandpermAndMultinomialAreValid) {
   EXPECT_FALSE(with.eq(0).any().item<bool>());
   EXPECT_FALSE(with.eq(3).any().item<bool>());
   EXPECT_THROW(torch::multinomial(probs, 4, false, g), c10::Error);
+}
+
+TEST_F(GeneratorTest, CpuRandpermOrderIsTheStableSortOfItsKeys) {
+  for (std::int64_t n : {1, 2, 3, 100, 4097, 100000}) {
+    auto keys = torch::randint(std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max(),
+                               {n}, torch::kLong);
+    if (n > 3) keys.narrow(0, 0, n / 2).copy_(keys.narrow(0, n / 2, n / 2));  // ties, many
+    if (n > 3) keys[1] = keys[0];
+    auto order = torch::empty({n}, torch::kLong);
+    detail::argsort_keys(keys.data_ptr<std::int64_t>(), n, order.data_ptr<std::int64_t>());
+    EXPECT_TRUE(torch::equal(order, std::get<1>(keys.sort(/*stable=*/true, 0, false)))) << "n=" << n;
+  }
 }
 
 // ---- distributions: each check prints what it saw when it fails ----------------------------

@@ -47,11 +47,11 @@ RB_HOST_DEVICE constexpr double uniform_open_double(std::uint64_t x) {
 namespace detail {
 
 /// ceil(v) for v > 0, exactly (from a truncating conversion; v >= 2^23, resp. 2^52, is integral).
-RB_HOST_DEVICE inline float ceil_positive(float v) {
+RB_HOST_DEVICE RB_FORCE_INLINE float ceil_positive(float v) {
   const float t = static_cast<float>(static_cast<std::int32_t>(select(v < 0x1p23f, v, 0.0f)));
   return select(v < 0x1p23f, select(t < v, add_rn(t, 1.0f), t), v);
 }
-RB_HOST_DEVICE inline double ceil_positive(double v) {
+RB_HOST_DEVICE RB_FORCE_INLINE double ceil_positive(double v) {
   const double t = static_cast<double>(static_cast<std::int64_t>(select(v < 0x1p52, v, 0.0)));
   return select(v < 0x1p52, select(t < v, add_rn(t, 1.0), t), v);
 }
@@ -60,23 +60,23 @@ RB_HOST_DEVICE inline double ceil_positive(double v) {
 
 /// `u * range + from` rounded twice (no fused multiply-add on any device): the affine map of
 /// uniform_ and normal_.
-RB_HOST_DEVICE inline float affine(float u, float range, float from) {
+RB_HOST_DEVICE RB_FORCE_INLINE float affine(float u, float range, float from) {
   return detail::add_rn(detail::mul_rn(u, range), from);
 }
-RB_HOST_DEVICE inline double affine(double u, double range, double from) {
+RB_HOST_DEVICE RB_FORCE_INLINE double affine(double u, double range, double from) {
   return detail::add_rn(detail::mul_rn(u, range), from);
 }
 
 /// Box-Muller on the pair (w0, w1): r = sqrt(-2 log u1), theta = 2 pi u2 with u1 the open uniform
 /// of w0 and u2 the uniform of w1; element 2j gets r cos theta, element 2j + 1 r sin theta.
-RB_HOST_DEVICE inline void normal_pair(std::uint32_t w0, std::uint32_t w1, float* z0, float* z1) {
+RB_HOST_DEVICE RB_FORCE_INLINE void normal_pair(std::uint32_t w0, std::uint32_t w1, float* z0, float* z1) {
   const float r = std::sqrt(detail::mul_rn(-2.0f, detail::log_f32(uniform_open_float(w0))));
   float s, c;
   detail::sincospi_f32(detail::mul_rn(2.0f, uniform_float(w1)), &s, &c);
   *z0 = detail::mul_rn(r, c);
   *z1 = detail::mul_rn(r, s);
 }
-RB_HOST_DEVICE inline void normal_pair(std::uint64_t x0, std::uint64_t x1, double* z0, double* z1) {
+RB_HOST_DEVICE RB_FORCE_INLINE void normal_pair(std::uint64_t x0, std::uint64_t x1, double* z0, double* z1) {
   const double r = std::sqrt(detail::mul_rn(-2.0, detail::log_f64(uniform_open_double(x0))));
   double s, c;
   detail::sincospi_f64(detail::mul_rn(2.0, uniform_double(x1)), &s, &c);
@@ -85,21 +85,21 @@ RB_HOST_DEVICE inline void normal_pair(std::uint64_t x0, std::uint64_t x1, doubl
 }
 
 /// Exponential with rate lambda: -log(u) / lambda, u the open uniform (so never 0 nor infinite).
-RB_HOST_DEVICE inline float exponential(std::uint32_t w, float lambda) {
+RB_HOST_DEVICE RB_FORCE_INLINE float exponential(std::uint32_t w, float lambda) {
   return detail::div_rn(-detail::log_f32(uniform_open_float(w)), lambda);
 }
-RB_HOST_DEVICE inline double exponential(std::uint64_t x, double lambda) {
+RB_HOST_DEVICE RB_FORCE_INLINE double exponential(std::uint64_t x, double lambda) {
   return detail::div_rn(-detail::log_f64(uniform_open_double(x)), lambda);
 }
 
 /// Cauchy: median + sigma tan(pi (u - 1/2)) = median + sigma sinpi(u - 1/2) / cospi(u - 1/2), u
 /// the open uniform (u - 1/2 is exact, and never +-1/2).
-RB_HOST_DEVICE inline float cauchy(std::uint32_t w, float median, float sigma) {
+RB_HOST_DEVICE RB_FORCE_INLINE float cauchy(std::uint32_t w, float median, float sigma) {
   float s, c;
   detail::sincospi_f32(detail::sub_rn(uniform_open_float(w), 0.5f), &s, &c);
   return detail::add_rn(detail::mul_rn(sigma, detail::div_rn(s, c)), median);
 }
-RB_HOST_DEVICE inline double cauchy(std::uint64_t x, double median, double sigma) {
+RB_HOST_DEVICE RB_FORCE_INLINE double cauchy(std::uint64_t x, double median, double sigma) {
   double s, c;
   detail::sincospi_f64(detail::sub_rn(uniform_open_double(x), 0.5), &s, &c);
   return detail::add_rn(detail::mul_rn(sigma, detail::div_rn(s, c)), median);
@@ -107,10 +107,10 @@ RB_HOST_DEVICE inline double cauchy(std::uint64_t x, double median, double sigma
 
 /// Geometric (number of Bernoulli(p) trials up to the first success, >= 1):
 /// ceil(log(u) / log1p(-p)), u the open uniform; `log1p_neg_p` is log1p(-p), computed once per call.
-RB_HOST_DEVICE inline float geometric(std::uint32_t w, float log1p_neg_p) {
+RB_HOST_DEVICE RB_FORCE_INLINE float geometric(std::uint32_t w, float log1p_neg_p) {
   return detail::ceil_positive(detail::div_rn(detail::log_f32(uniform_open_float(w)), log1p_neg_p));
 }
-RB_HOST_DEVICE inline double geometric(std::uint64_t x, double log1p_neg_p) {
+RB_HOST_DEVICE RB_FORCE_INLINE double geometric(std::uint64_t x, double log1p_neg_p) {
   return detail::ceil_positive(detail::div_rn(detail::log_f64(uniform_open_double(x)), log1p_neg_p));
 }
 

@@ -1,0 +1,171 @@
+// Fill throughput on the CPU: rb's generator against torch's default generator for the same op,
+// raw Philox bits against scalar Random123 and std::mt19937, and the cost of Engine::philox
+// routing for random and non-random ops. Bytes counted are bytes written.
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <Random123/philox.h>
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include "fill.hpp"
+#include "rb/generator.hpp"
+#include "rb/rb.hpp"
+
+namespace {
+
+constexpr std::int64_t kBytes = 64 << 20;  // 64 MiB: far beyond the caches of this machine
+
+enum class Source { rb, torch };
+
+at::Generator generator(Source source) {
+  rb::set_seed(1);
+  return source == Source::rb ? rb::make_generator(1) : at::detail::createCPUGenerator(1);
+}
+
+/// One fill op on a 64 MiB tensor of `dtype`, with rb's generator or torch's, on range(0) threads.
+template <class Op>
+void run_fill(benchmark::State& state, Source source, torch::ScalarType dtype, Op op) {
+  at::set_num_threads(static_cast<int>(state.range(0)));
+  auto gen = generator(source);
+  auto t = torch::empty({kBytes / static_cast<std::int64_t>(c10::elementSize(dtype))}, dtype);
+  op(t, gen);  // warm-up: page in the tensor
+  for (auto _ : state) {
+    op(t, gen);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * kBytes);
+  state.counters["threads"] = static_cast<double>(state.range(0));
+}
+
+#define RB_FILL_BENCH(NAME, DTYPE, OP)                                                              \
+  void BM_##NAME##_rb(benchmark::State& s) { run_fill(s, Source::rb, DTYPE, OP); }                  \
+  void BM_##NAME##_torch(benchmark::State& s) { run_fill(s, Source::torch, DTYPE, OP); }            \
+  BENCHMARK(BM_##NAME##_rb)->Name("Fill/" #NAME "/rb")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond); \
+  BENCHMARK(BM_##NAME##_torch)->Name("Fill/" #NAME "/torch")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)
+
+RB_FILL_BENCH(uniform_f32, torch::kFloat, [](torch::Tensor& t, at::Generator& g) { t.uniform_(0, 1, g); });
+RB_FILL_BENCH(uniform_f64, torch::kDouble, [](torch::Tensor& t, at::Generator& g) { t.uniform_(0, 1, g); });
+RB_FILL_BENCH(normal_f32, torch::kFloat, [](torch::Tensor& t, at::Generator& g) { t.normal_(0, 1, g); });
+RB_FILL_BENCH(normal_f64, torch::kDouble, [](torch::Tensor& t, at::Generator& g) { t.normal_(0, 1, g); });
+RB_FILL_BENCH(random_i32, torch::kInt, [](torch::Tensor& t, at::Generator& g) { t.random_(0, 1000, g); });
+RB_FILL_BENCH(bernoulli_f32, torch::kFloat, [](torch::Tensor& t, at::Generator& g) { t.bernoulli_(0.5, g); });
+RB_FILL_BENCH(exponential_f32, torch::kFloat, [](torch::Tensor& t, at::Generator& g) { t.exponential_(1.0, g); });
+
+// randperm of 2^20 elements (8 MiB of int64 written).
+template <Source kSource>
+void BM_Randperm(benchmark::State& state) {
+  at::set_num_threads(static_cast<int>(state.range(0)));
+  auto gen = generator(kSource);
+  const std::int64_t n = 1 << 20;
+  for (auto _ : state) benchmark::DoNotOptimize(torch::randperm(n, gen));
+  state.SetBytesProcessed(state.iterations() * n * 8);
+}
+BENCHMARK_TEMPLATE(BM_Randperm, Source::rb)->Name("Fill/randperm_2^20/rb")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_Randperm, Source::torch)->Name("Fill/randperm_2^20/torch")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// ---- raw bits: 64 MiB of 32-bit words --------------------------------------------------------------
+
+void BM_RawPhiloxRb(benchmark::State& state) {
+  std::vector<std::uint32_t> out(kBytes / 4);
+  const rb::Stream s = rb::make_stream(rb::derive_key(1, 1), rb::Domain::rb_stream);
+  for (auto _ : state) {
+    rb::detail::philox_words(s, 0, out.size() / 4, out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * kBytes);
+}
+BENCHMARK(BM_RawPhiloxRb)->Name("Fill/raw_bits/rb_philox_vectorized")->Unit(benchmark::kMillisecond);
+
+void BM_RawPhiloxRandom123(benchmark::State& state) {
+  std::vector<std::uint32_t> out(kBytes / 4);
+  r123::Philox4x32 philox;
+  const r123::Philox4x32::key_type key = {{1, 2}};
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < out.size(); i += 4) {
+      const auto r = philox({{static_cast<std::uint32_t>(i / 4), 0, 0, 0}}, key);
+      out[i] = r.v[0];
+      out[i + 1] = r.v[1];
+      out[i + 2] = r.v[2];
+      out[i + 3] = r.v[3];
+    }
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * kBytes);
+}
+BENCHMARK(BM_RawPhiloxRandom123)->Name("Fill/raw_bits/random123_scalar")->Unit(benchmark::kMillisecond);
+
+void BM_RawMt19937(benchmark::State& state) {
+  std::vector<std::uint32_t> out(kBytes / 4);
+  std::mt19937 mt(1);
+  for (auto _ : state) {
+    for (auto& w : out) w = mt();
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * kBytes);
+}
+BENCHMARK(BM_RawMt19937)->Name("Fill/raw_bits/std_mt19937")->Unit(benchmark::kMillisecond);
+
+// ---- Engine::philox: random ops routed to rb, non-random ops untouched -----------------------------
+
+/// Runs `op` range(0) == 0: outside any block; 1: inside a torch-engine block; 2: inside a
+/// philox-engine block.
+template <class Op>
+void run_engine(benchmark::State& state, Op op) {
+  at::set_num_threads(1);
+  rb::set_seed(1);
+  std::optional<rb::Block> block;
+  if (state.range(0) == 1) block.emplace(5, rb::OnExit::keep, rb::Engine::torch);
+  if (state.range(0) == 2) block.emplace(5, rb::OnExit::keep, rb::Engine::philox);
+  op(state);
+  state.SetLabel(state.range(0) == 0 ? "no block" : state.range(0) == 1 ? "torch engine" : "philox engine");
+}
+
+void BM_EngineAdd(benchmark::State& state) {
+  run_engine(state, [](benchmark::State& s) {
+    const auto a = torch::ones({1024}), b = torch::ones({1024});
+    for (auto _ : s) benchmark::DoNotOptimize(torch::add(a, b));
+  });
+}
+BENCHMARK(BM_EngineAdd)->Name("Engine/add_1024")->Arg(0)->Arg(1)->Arg(2);
+
+void BM_EngineForeachAdd(benchmark::State& state) {
+  run_engine(state, [](benchmark::State& s) {
+    std::vector<torch::Tensor> xs;
+    for (int i = 0; i < 16; ++i) xs.push_back(torch::ones({1024}));
+    for (auto _ : s) torch::_foreach_add_(xs, 1.0);
+  });
+}
+BENCHMARK(BM_EngineForeachAdd)->Name("Engine/foreach_add_16x1024")->Arg(0)->Arg(1)->Arg(2);
+
+void BM_EngineLinearForward(benchmark::State& state) {
+  run_engine(state, [](benchmark::State& s) {
+    torch::NoGradGuard no_grad;
+    torch::nn::Linear fc(256, 256);
+    const auto x = torch::ones({64, 256});
+    for (auto _ : s) benchmark::DoNotOptimize(fc->forward(x));
+  });
+}
+BENCHMARK(BM_EngineLinearForward)->Name("Engine/linear_64x256")->Arg(0)->Arg(1)->Arg(2);
+
+template <int kOp>
+void BM_EngineRandom(benchmark::State& state) {
+  run_engine(state, [](benchmark::State& s) {
+    auto t = torch::empty({1 << 20});
+    for (auto _ : s) {
+      if constexpr (kOp == 0) t.uniform_();
+      if constexpr (kOp == 1) t.normal_();
+      if constexpr (kOp == 2) t.bernoulli_(0.5);
+      if constexpr (kOp == 3) benchmark::DoNotOptimize(torch::randperm(1 << 16));
+    }
+    s.SetBytesProcessed(s.iterations() * (kOp == 3 ? (1 << 16) * 8 : (1 << 20) * 4));
+  });
+}
+BENCHMARK_TEMPLATE(BM_EngineRandom, 0)->Name("Engine/uniform_2^20")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_EngineRandom, 1)->Name("Engine/normal_2^20")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_EngineRandom, 2)->Name("Engine/bernoulli_2^20")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_EngineRandom, 3)->Name("Engine/randperm_2^16")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
+
+}  // namespace

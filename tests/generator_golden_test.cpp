@@ -1,0 +1,117 @@
+// Golden values of rb's generator: every sampler and dtype from a fixed seed, pinned in
+// tests/golden/generator.txt. A difference is a breaking change of the bits a seed produces:
+// bump rb::kStreamVersion, rerun with RB_UPDATE_GOLDEN=1 (scripts/update_golden.sh) and say why
+// in the README's changelog.
+#include <cinttypes>
+#include <cstring>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "rb/generator.hpp"
+#include "rb/rb.hpp"
+
+namespace rb {
+namespace {
+
+/// FNV-1a 64 of the bytes of a contiguous tensor.
+std::uint64_t fnv1a(const torch::Tensor& t) {
+  const auto bytes = t.contiguous().view({-1}).view(torch::kByte);
+  const std::uint8_t* p = bytes.data_ptr<std::uint8_t>();
+  std::uint64_t h = 0xcbf29ce484222325ull;  // FNV offset basis
+  for (std::int64_t i = 0; i < bytes.numel(); ++i) h = (h ^ p[i]) * 0x100000001b3ull;  // FNV prime
+  return h;
+}
+
+/// One golden line: the first four elements' bits, and a hash of all of them.
+std::string line(const std::string& name, const torch::Tensor& t) {
+  std::ostringstream out;
+  out << name << " n=" << t.numel() << " first:";
+  const auto flat = t.contiguous().view({-1});
+  const auto bytes = flat.view(torch::kByte);
+  const std::int64_t width = flat.element_size();
+  for (std::int64_t i = 0; i < std::min<std::int64_t>(4, flat.numel()); ++i) {
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, bytes.data_ptr<std::uint8_t>() + i * width, width);
+    char buf[24];
+    std::snprintf(buf, sizeof buf, " %0*" PRIx64, static_cast<int>(2 * width), bits);
+    out << buf;
+  }
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, fnv1a(t));
+  out << " fnv1a=" << buf;
+  return out.str();
+}
+
+std::vector<std::string> golden_lines() {
+  rb::set_seed(20261127);
+  auto g = make_generator(64);
+  const std::int64_t n = 1027;  // not a multiple of 4: the tail of the mapping is pinned too
+  std::vector<std::string> lines;
+  lines.push_back("kStreamVersion " + std::to_string(kStreamVersion));
+  auto add = [&](const std::string& name, const torch::Tensor& t) { lines.push_back(line(name, t)); };
+  for (auto dtype : {torch::kFloat, torch::kDouble, torch::kHalf, torch::kBFloat16}) {
+    const std::string d = c10::toString(dtype);
+    const auto o = torch::TensorOptions().dtype(dtype);
+    add("uniform_(-2,3) " + d, torch::empty({n}, o).uniform_(-2, 3, g));
+    add("normal_(1,2) " + d, torch::empty({n}, o).normal_(1, 2, g));
+    add("log_normal_(0,0.5) " + d, torch::empty({n}, o).log_normal_(0, 0.5, g));
+    add("exponential_(1.5) " + d, torch::empty({n}, o).exponential_(1.5, g));
+    add("cauchy_(0,1) " + d, torch::empty({n}, o).cauchy_(0, 1, g));
+    add("geometric_(0.3) " + d, torch::empty({n}, o).geometric_(0.3, g));
+    add("bernoulli_(0.3) " + d, torch::empty({n}, o).bernoulli_(0.3, g));
+    add("random_() " + d, torch::empty({n}, o).random_(g));
+  }
+  for (auto dtype : {torch::kByte, torch::kChar, torch::kShort, torch::kInt, torch::kLong, torch::kBool}) {
+    const std::string d = c10::toString(dtype);
+    const auto o = torch::TensorOptions().dtype(dtype);
+    add("random_() " + d, torch::empty({n}, o).random_(g));
+    add("bernoulli_(0.7) " + d, torch::empty({n}, o).bernoulli_(0.7, g));
+    if (dtype != torch::kBool) add("geometric_(0.3) " + d, torch::empty({n}, o).geometric_(0.3, g));
+  }
+  add("random_(int64 min, None) Long",
+      torch::empty({n}, torch::kLong).random_(std::numeric_limits<std::int64_t>::min(), std::nullopt, g));
+  add("randint(-5, 995) Long", torch::randint(-5, 995, {n}, g));
+  add("randint(0, 2^40) Long", torch::randint(0, 1ll << 40, {n}, g));
+  add("randperm(1027)", torch::randperm(n, g));
+  add("bernoulli(p tensor) Float", torch::bernoulli(torch::linspace(0, 1, n), g));
+  add("multinomial(3x50, 20, without)", torch::multinomial(torch::linspace(0, 1, 150).view({3, 50}), 20, false, g));
+  add("multinomial(3x50, 40, with)", torch::multinomial(torch::linspace(0, 1, 150).view({3, 50}), 40, true, g));
+  add("normal(mean, std) Float", at::normal(torch::linspace(-1, 1, n), torch::linspace(0, 2, n), g));
+  return lines;
+}
+
+std::string golden_path() { return RB_GOLDEN_DIR "/generator.txt"; }
+
+TEST(GeneratorGolden, EverySamplerAndDtypeMatchesTheGoldenTable) {
+  const auto lines = golden_lines();
+  if (const char* update = std::getenv("RB_UPDATE_GOLDEN"); update && std::string(update) == "1") {
+    std::ofstream out(golden_path());
+    for (const auto& l : lines) out << l << "\n";
+    GTEST_SKIP() << "RB_UPDATE_GOLDEN=1: rewrote " << golden_path();
+  }
+  std::ifstream in(golden_path());
+  ASSERT_TRUE(in) << "missing " << golden_path() << ": generate it with scripts/update_golden.sh";
+  std::vector<std::string> golden;
+  for (std::string l; std::getline(in, l);) golden.push_back(l);
+  ASSERT_EQ(golden.size(), lines.size()) << "the golden table has another number of lines";
+  int differences = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i] != golden[i]) {
+      ++differences;
+      ADD_FAILURE() << "line " << i + 1 << "\n  golden: " << golden[i] << "\n  actual: " << lines[i];
+    }
+  }
+  EXPECT_EQ(differences, 0) << "the bits a seed produces changed: if deliberate, bump rb::kStreamVersion, "
+                               "run scripts/update_golden.sh and write why in the README's changelog";
+}
+
+}  // namespace
+}  // namespace rb
