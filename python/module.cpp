@@ -9,6 +9,7 @@
 #include <torch/csrc/Generator.h>
 
 #include "rb/block.hpp"
+#include "rb/generator.hpp"
 #include "rb/detail/mt_state.hpp"
 #include "rb/stream.hpp"
 
@@ -116,11 +117,14 @@ PYBIND11_MODULE(_C, m) {
       py::arg("block_seed"),
       "python_states of block `block_seed` under the current initial seed; Error before set_seed.");
 
-  // at::Generator -> torch.Generator goes through libtorch_python's THPGenerator_Wrap. This private
-  // probe returns torch.default_generator that way, so the tests check the link now; with
-  // rb::make_generator (the generator issue), rblock.generator is:
-  //   m.def("generator", [](std::uint64_t block_seed, const std::string& device) {
-  //     return wrap(rb::make_generator(block_seed, c10::Device(device)));
-  //   });
+  // at::Generator -> torch.Generator goes through libtorch_python's THPGenerator_Wrap. The private
+  // probe returns torch.default_generator that way, so the tests check the link itself.
   m.def("_default_cpu_generator", [] { return wrap(at::detail::getDefaultCPUGenerator()); });
+  m.def(
+      "generator",
+      [](std::uint64_t block_seed, const std::string& device) {
+        return wrap(rb::make_generator(block_seed, c10::Device(device)));
+      },
+      py::arg("block_seed"), py::arg("device"),
+      "rb::make_generator as a torch.Generator; Error before set_seed.");
 }

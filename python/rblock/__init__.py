@@ -52,6 +52,7 @@ __all__ = [
     "initial_seed",
     "reset_to_reference_state",
     "block",
+    "generator",
     "worker_init_fn",
 ]
 
@@ -287,6 +288,29 @@ def reset_to_reference_state():
         raise Error(_UNSEEDED.format(what="reset_to_reference_state() called")) from None
     _C.reset_to_reference_state()
     _install(states)
+
+
+def generator(block_seed, device="cpu"):
+    """A ``torch.Generator`` at the start of block ``block_seed``'s rb stream: rb's counter-based
+    Philox generator. Element i of what it draws depends only on the stream and i, so the same call
+    gives the same bits on the CPU and on any GPU, for any number of threads:
+
+        g = rblock.generator(7)
+        x = torch.rand(1000, generator=g)
+        y = torch.rand(1000, generator=rblock.generator(7, "cuda"), device="cuda")  # y.cpu() == x
+
+    A CPU generator fills CPU tensors, a CUDA one CUDA tensors. Ops rb does not cover (poisson,
+    binomial, gamma, dirichlet) refuse it with ``rblock.Error``. Its ``initial_seed()`` is the block
+    seed; ``get_state()``/``set_state()`` round-trip; raises ``rblock.Error`` before ``set_seed``.
+    """
+    block_seed = _check_seed(block_seed, "block_seed")
+    device = torch.device(device)
+    if device.type not in ("cpu", "cuda"):
+        raise ArgumentError(f"rblock.generator: device must be 'cpu' or 'cuda', got {device}")
+    try:
+        return _C.generator(block_seed, str(device))
+    except Error:
+        raise Error(_UNSEEDED.format(what="rblock.generator() called")) from None
 
 
 def worker_init_fn(worker_id):
