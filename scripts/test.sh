@@ -8,12 +8,12 @@ bash scripts/setup.sh
 bash scripts/build.sh
 (cd build && ctest --output-on-failure --timeout 900)
 
-echo "== ThreadSanitizer build of the block tests =="
+echo "== ThreadSanitizer build of the block, engine and generator tests =="
 source scripts/env.sh
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRB_TSAN=ON -DRB_CUDA=OFF \
   -DRB_BUILD_BENCHMARKS=OFF -DRB_BUILD_EXAMPLES=OFF -DCMAKE_PREFIX_PATH="$RB_TORCH_PREFIX" \
   >build-tsan-configure.log 2>&1 || { cat build-tsan-configure.log; exit 1; }
-tsan_tests=(block_test)
+tsan_tests=(block_test engine_test generator_test)
 cmake --build build-tsan --parallel "$(nproc)" --target "${tsan_tests[@]}"
 for t in "${tsan_tests[@]}"; do
   TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp halt_on_error=1 exitcode=66 second_deadlock_stack=1" \

@@ -27,7 +27,7 @@ bool routed() { return c10::impl::tls_is_dispatch_key_included(c10::DispatchKey:
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    at::set_num_threads(2);
+    test::set_threads(2);
     rb::set_seed(77);
   }
   void TearDown() override {
@@ -116,14 +116,14 @@ TEST_F(EngineTest, RoutingNeverLeaksIntoOtherThreads) {
 
 TEST_F(EngineTest, IntraOpThreadsDoNotChangeResults) {
   auto draw = [](int threads) {
-    at::set_num_threads(threads);
+    test::set_threads(threads);
     Block b(12, OnExit::keep, Engine::philox);
     auto w = torch::empty({512, 1024});
     torch::nn::init::kaiming_uniform_(w);
     return torch::cat({w.flatten(), torch::randn({300000}), torch::dropout(torch::ones({300000}), 0.3, true)});
   };
   const auto one = draw(1), four = draw(4);
-  at::set_num_threads(2);
+  test::set_threads(2);
   EXPECT_TRUE(same_bits(one, four));
 }
 
@@ -194,9 +194,9 @@ TEST_F(EngineTest, AModelIsBitIdenticalAcrossRunsThreadsAndInstructionSets) {
   const auto first = model_run();
   torch::rand({12345});  // unrelated draws between runs change nothing
   EXPECT_TRUE(same_bits(first, model_run()));
-  at::set_num_threads(1);
+  test::set_threads(1);
   EXPECT_TRUE(same_bits(first, model_run()));
-  at::set_num_threads(2);
+  test::set_threads(2);
   const detail::Isa chosen = detail::cpu_isa();
   detail::set_cpu_isa(detail::Isa::scalar);
   const auto scalar = model_run();
@@ -205,7 +205,7 @@ TEST_F(EngineTest, AModelIsBitIdenticalAcrossRunsThreadsAndInstructionSets) {
 }
 
 TEST_F(EngineTest, ToyModelWithPhiloxEngineIsolatesTheFcLayers) {
-  at::set_num_threads(1);
+  test::set_threads(1);
   const auto two = toy::run(2, true, Engine::philox), three = toy::run(3, true, Engine::philox);
   EXPECT_TRUE(torch::equal(two.fc1_initial_weight, three.fc1_initial_weight));
   EXPECT_TRUE(torch::equal(two.first_epoch_order, three.first_epoch_order));

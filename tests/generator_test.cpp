@@ -27,7 +27,7 @@ class GeneratorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     rb::set_seed(2024);
-    at::set_num_threads(2);
+    test::set_threads(2);
   }
 };
 
@@ -153,13 +153,13 @@ torch::Tensor every_op(std::uint64_t block, std::int64_t n = 4099) {
 }
 
 TEST_F(GeneratorTest, ThreadCountNeverChangesABit) {
-  at::set_num_threads(1);
+  test::set_threads(1);
   const auto one = every_op(21, 300000);
-  at::set_num_threads(2);
+  test::set_threads(2);
   const auto two = every_op(21, 300000);
-  at::set_num_threads(8);
+  test::set_threads(8);
   const auto eight = every_op(21, 300000);
-  at::set_num_threads(2);
+  test::set_threads(2);
   EXPECT_TRUE(torch::equal(one, two));
   EXPECT_TRUE(torch::equal(one, eight));
 }

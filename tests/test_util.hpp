@@ -6,9 +6,22 @@
 #include <vector>
 
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 namespace rb::test {
+
+/// at::set_num_threads(n), except in the ThreadSanitizer build, which stays on one thread: torch's
+/// OpenMP runtime is not instrumented, so its workers would only produce false reports. The thread
+/// independence tests still run, with n = 1 there, and fully in the normal build.
+inline void set_threads(int n) {
+#if RB_TSAN_BUILD
+  (void)n;
+  at::set_num_threads(1);
+#else
+  at::set_num_threads(n);
+#endif
+}
 
 /// The default CPU generator's full state (torch.get_rng_state()).
 inline torch::Tensor cpu_state() { return at::detail::getDefaultCPUGenerator().get_state(); }
