@@ -11,8 +11,9 @@ high and a low part, sqrt(1/2)) and prints everything as C++ hex-float literals,
     python3 scripts/fit_portable_math.py exp_f32    # one of them
 
 The printed "max weighted error" is the approximation error alone (of the rounded coefficients,
-measured on a dense grid in high precision); the rounding errors of the evaluation in float or double
-come on top and are measured by tests/portable_math_test.cpp.
+measured on a dense grid in high precision); the rounding errors of the evaluation in float or
+double come on top and are measured by tests/portable_math_test.cpp. mpmath is the only dependency
+(requirements.txt); a full run takes a few minutes.
 """
 import struct
 import sys
@@ -24,24 +25,19 @@ mp.mp.prec = 160
 
 # ---- rounding to the working formats and hex-float printing -------------------------------------
 
-def to_f64(x):
-    """x rounded to the nearest double (mpmath's rounding is to nearest, ties to even)."""
-    return float(mp.mpf(x))
-
-
-def to_f32(x):
-    """x rounded to the nearest float, in one rounding (not through double)."""
+def round_bits(x, bits):
+    """x rounded to `bits` significant bits, to nearest with ties to even, in one rounding; the
+    result as a Python float (exact: bits <= 53, and no value here is near under- or overflow)."""
     x = mp.mpf(x)
     if x == 0:
         return 0.0
-    # Round to 24 significant bits directly in mpmath, then the double holds it exactly.
     m, e = mp.frexp(x)  # x = m * 2^e, 0.5 <= |m| < 1
-    scaled = mp.nint(m * 2**24)  # ties to even
-    return float(mp.ldexp(scaled, e - 24))
+    return float(mp.ldexp(mp.nint(m * 2**bits), e - bits))  # nint: ties to even
 
 
 def round_to(fmt, x):
-    return to_f32(x) if fmt == "f32" else to_f64(x)
+    """x rounded to the nearest float ("f32") or double ("f64")."""
+    return round_bits(x, 24 if fmt == "f32" else 53)
 
 
 def hexfloat(v, fmt):
@@ -64,22 +60,19 @@ def hexfloat(v, fmt):
 
 
 def split_constant(c, fmt, free_bits):
-    """c = hi + lo, hi with `free_bits` trailing zero bits in its significand, so that hi * k is exact
-    for every integer |k| < 2^free_bits. lo is c - hi rounded to fmt."""
+    """c = hi + lo, hi with `free_bits` trailing zero bits in its significand, so that hi * k is
+    exact for every integer |k| < 2^free_bits. lo is c - hi rounded to fmt."""
     precision = 24 if fmt == "f32" else 53
-    m, e = mp.frexp(mp.mpf(c))
-    keep = precision - free_bits
-    hi = float(mp.ldexp(mp.nint(m * 2**keep), e - keep))
-    lo = round_to(fmt, mp.mpf(c) - hi)
-    return hi, lo
+    hi = round_bits(c, precision - free_bits)
+    return hi, round_to(fmt, mp.mpf(c) - hi)
 
 
 # ---- Remez exchange for weighted polynomial approximation ---------------------------------------
 
 def remez(g, w, a, b, powers, fixed=None, iterations=40, grid=4000):
-    """Coefficients c_j (for the exponents in `powers`) minimising max |w(t) (sum c_j t^j + F(t) - g(t))|
-    on [a, b], where F(t) = sum over `fixed` {power: value} of value * t^power. Returns (coefficients,
-    max weighted error)."""
+    """Coefficients c_j (for the exponents in `powers`) minimising
+    max |w(t) (sum c_j t^j + F(t) - g(t))| on [a, b], where F(t) = sum over `fixed` {power: value}
+    of value * t^power. Returns (coefficients, max weighted error)."""
     fixed = fixed or {}
     n = len(powers)
 
@@ -91,7 +84,8 @@ def remez(g, w, a, b, powers, fixed=None, iterations=40, grid=4000):
 
     # Start from Chebyshev extrema.
     ref = [(a + b) / 2 - (b - a) / 2 * mp.cos(mp.pi * i / n) for i in range(n + 1)]
-    ref = [t + (b - a) / (5 * n) if w(t) < mp.mpf(2) ** -100 else t for t in ref]  # off zero weights
+    # Move points off zeros of the weight (the system needs 1 / w there).
+    ref = [t + (b - a) / (5 * n) if w(t) < mp.mpf(2) ** -100 else t for t in ref]
     c = None
     for _ in range(iterations):
         # Solve sum c_j t_i^pj + (-1)^i E / w(t_i) = g(t_i) - F(t_i).
@@ -127,7 +121,7 @@ def remez(g, w, a, b, powers, fixed=None, iterations=40, grid=4000):
                 new_ref.append(tk)
                 start = i
         if len(new_ref) < n + 1:
-            raise RuntimeError("Remez: only %d alternations for %d unknowns" % (len(new_ref), n))
+            raise RuntimeError("Remez: %d alternations for %d unknowns" % (len(new_ref), n))
         # Keep n + 1 alternating points with the largest errors (drop the smallest at the ends).
         while len(new_ref) > n + 1:
             if abs(residual(c, new_ref[0])) < abs(residual(c, new_ref[-1])):
@@ -170,7 +164,8 @@ def max_weighted_error(c, powers, fixed, g, w, a, b, grid=20000):
 
 def fit_rounded(g, w, a, b, powers, fmt, fixed=None):
     """Remez, then round the coefficients to fmt one by one (lowest power first), refitting the
-    rest each time. Returns ({power: rounded value}, max weighted error of the rounded polynomial)."""
+    rest each time. Returns ({power: rounded value}, max weighted error of the rounded
+    polynomial)."""
     fixed = dict(fixed or {})
     free = list(powers)
     while free:
@@ -191,13 +186,15 @@ def tiny(t, eps=mp.mpf(2) ** -120):
 
 
 def fit_log(fmt, terms):
-    # log1p(f) = 2 atanh(s), s = f / (2 + f), |s| <= (sqrt 2 - 1)/(sqrt 2 + 1) = 3 - 2 sqrt 2 for f in
-    # [sqrt(1/2) - 1, sqrt(2) - 1]; 2 atanh(s) = 2s + s R(z), z = s^2, R(z) = sum_{j>=1} L_j z^j
-    # (Taylor: L_j = 2/(2j+1)). The error of s R is weighted relative to 2 atanh(s) ~ 2s.
+    # log1p(f) = 2 atanh(s), s = f / (2 + f), |s| <= (sqrt 2 - 1)/(sqrt 2 + 1) = 3 - 2 sqrt 2 for
+    # f in [sqrt(1/2) - 1, sqrt(2) - 1]; 2 atanh(s) = 2s + s R(z), z = s^2,
+    # R(z) = sum_{j>=1} L_j z^j (Taylor: L_j = 2/(2j+1)). The error of s R is weighted relative to
+    # 2 atanh(s).
     smax = 3 - 2 * mp.sqrt(2)
     g = lambda z: (2 * mp.atanh(mp.sqrt(tiny(z))) - 2 * mp.sqrt(tiny(z))) / mp.sqrt(tiny(z))
     w = lambda z: mp.sqrt(tiny(z)) / (2 * mp.atanh(mp.sqrt(tiny(z))))
-    return "log_" + fmt, fmt, "R(z) = sum L_j z^j, log1p(f) = 2s + s R(s^2), |s| <= 3 - 2 sqrt(2)", \
+    what = "R(z) = sum L_j z^j, log1p(f) = 2s + s R(s^2), |s| <= 3 - 2 sqrt(2)"
+    return "log_" + fmt, fmt, what, \
         fit_rounded(g, w, mp.mpf(0), smax**2, list(range(1, terms + 1)), fmt)
 
 
@@ -216,8 +213,8 @@ def fit_exp(fmt, degree):
 
 
 def pi_split(fmt):
-    """pi = p1 + p2: p1 with half the significand (12 bits for float, 26 for double), so that p1 times a
-    number of as many bits is exact; p2 the rest rounded to fmt."""
+    """pi = p1 + p2: p1 with half the significand (12 bits for float, 26 for double), so that p1
+    times a number of as many bits is exact; p2 the rest rounded to fmt."""
     return split_constant(mp.pi, fmt, 12 if fmt == "f32" else 27)
 
 
@@ -258,8 +255,8 @@ def print_constants():
     print("// Constants (scripts/fit_portable_math.py)")
     for fmt, free_bits in (("f32", 8), ("f64", 11)):
         hi, lo = split_constant(mp.log(2), fmt, free_bits)
-        print("//   ln 2 = %s + %s  (hi: %d trailing zero bits)" % (hexfloat(hi, fmt), hexfloat(lo, fmt),
-                                                                  free_bits))
+        print("//   ln 2 = %s + %s  (hi: %d trailing zero bits)"
+              % (hexfloat(hi, fmt), hexfloat(lo, fmt), free_bits))
         print("//   1 / ln 2 = %s" % hexfloat(round_to(fmt, 1 / mp.log(2)), fmt))
         print("//   sqrt(1/2) = %s" % hexfloat(round_to(fmt, mp.sqrt(0.5)), fmt))
 

@@ -1,10 +1,15 @@
 // SPEC.md "Blocks" on the default generators of CUDA devices. Skipped, visibly, without a GPU.
 #include <ATen/Context.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "rb/rb.hpp"
 #include "test_util.hpp"
+
+#include <memory>
 
 namespace rb {
 namespace {
@@ -45,6 +50,27 @@ TEST_F(BlockCudaTest, GeneratorsFollowTheBlock) {
     torch::rand({1000}, opts);
   }
   EXPECT_EQ(cuda_states(), entry);
+}
+
+TEST_F(BlockCudaTest, EnteringOrLeavingDuringGraphCaptureIsRefusedAndChangesNothing) {
+  const auto cpu_before = test::cpu_state();
+  const auto cuda_before = cuda_states();
+  auto open = std::make_unique<Block>(21);  // entered before the capture
+  c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool();
+  {
+    c10::cuda::CUDAStreamGuard guard(side);
+    at::cuda::CUDAGraph graph;
+    graph.capture_begin();
+    EXPECT_THROW(Block b(22), rb::Error);
+    EXPECT_THROW(rb::reserve(4), rb::Error);
+    EXPECT_THROW(detail::exit_block(detail::enter_block(23, OnExit::keep, Engine::torch)), rb::Error);
+    EXPECT_EQ(detail::block_depth(), 1u);
+    graph.capture_end();
+  }
+  open.reset();  // leaving after the capture works
+  EXPECT_EQ(detail::block_depth(), 0u);
+  (void)cpu_before;
+  (void)cuda_before;
 }
 
 }  // namespace

@@ -144,7 +144,8 @@ struct ErrorTally {
     if (std::isnan(static_cast<double>(ref)) || std::isinf(rounded)) {
       const bool ok = std::isnan(static_cast<double>(ref)) ? std::isnan(y) : y == rounded;
       if (!ok && special_failures++ == 0) {
-        first_special_failure = name + "(" + hex(x) + ") = " + hex(y) + ", expected " + hex(rounded);
+        first_special_failure =
+            name + "(" + hex(x) + ") = " + hex(y) + ", expected " + hex(rounded);
       }
       return;
     }
@@ -169,7 +170,8 @@ struct ErrorTally {
 
   std::string report() const {
     std::ostringstream out;
-    out << name << ": " << count << " inputs, max error " << max_ulp << " ulp at x = " << hex(worst_x)
+    out << name << ": " << count << " inputs, max error " << max_ulp
+        << " ulp at x = " << hex(worst_x)
         << " (got " << hex(worst_y) << ", exact " << Traits<T>::str(worst_ref)
         << "), at most " << max_steps << " step(s) from the correctly rounded result";
     if (special_failures) out << "; " << special_failures << " wrong special values, first: "
@@ -246,7 +248,8 @@ TEST(PortableMath, LogF32) {
   EXPECT_EQ(log_f32(0.0f), -kInf);
   EXPECT_EQ(log_f32(-0.0f), -kInf);
   EXPECT_EQ(log_f32(kInf), kInf);
-  EXPECT_EQ(bits(log_f32(-1.0f)), 0x7fc00000u);  // the canonical NaN, see Note [Portable arithmetic]
+  // The canonical NaN: see Note [Portable arithmetic].
+  EXPECT_EQ(bits(log_f32(-1.0f)), 0x7fc00000u);
   EXPECT_EQ(bits(log_f32(-kInf)), 0x7fc00000u);
   EXPECT_EQ(bits(log_f32(float_from_bits(0xffc12345u))), 0x7fc00000u);
 }
@@ -473,8 +476,13 @@ std::vector<T> isa_inputs() {
     const std::uint64_t w = source();
     const double u = static_cast<double>(w >> 11) * 0x1p-53;
     switch (i % 4) {
-      case 0: x.push_back(sizeof(T) == 4 ? static_cast<T>(float_from_bits(static_cast<std::uint32_t>(w)))
-                                         : static_cast<T>(double_from_bits(w))); break;
+      case 0:  // random bits: every exponent, subnormals, infinities, NaNs
+        if constexpr (sizeof(T) == 4) {
+          x.push_back(float_from_bits(static_cast<std::uint32_t>(w)));
+        } else {
+          x.push_back(double_from_bits(w));
+        }
+        break;
       case 1: x.push_back(static_cast<T>(u)); break;                      // [0, 1)
       case 2: x.push_back(static_cast<T>((u - 0.5) * 220)); break;        // exp's range
       default: x.push_back(static_cast<T>((u - 0.5) * 8)); break;         // a few periods
