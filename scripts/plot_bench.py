@@ -68,7 +68,10 @@ def throughput_rows(bench):
     rows = []
     for row in bench.get("benchmarks", []):
         if row["name"].startswith("Fill/") and "bytes_per_second" in row and row.get("run_type") != "aggregate":
-            rows.append((row["name"][5:], row["bytes_per_second"] / 1e9))
+            name = row["name"][5:].replace("/real_time", "")
+            if "threads" in row:
+                name = name.rsplit("/", 1)[0] + f" ({int(row['threads'])} thr)"
+            rows.append((name, row["bytes_per_second"] / 1e9))
     return rows
 
 
@@ -77,8 +80,10 @@ def plot_throughput(rows, out, title):
         return
     fig, ax = plt.subplots(figsize=(10, max(3, 0.3 * len(rows))))
     names = [n for n, _ in rows]
-    ax.barh(names, [v for _, v in rows])
-    ax.set_xlabel("GB/s written")
+    colors = ["tab:blue" if "rb" in n.split(" ")[0].split("/") or n.startswith("gpu") and " rb" in n
+              else "tab:gray" for n in names]
+    ax.barh(names, [v for _, v in rows], color=colors)
+    ax.set_xlabel("GB/s written (10^9 bytes; blue: rb, gray: peers)")
     ax.set_title(title)
     ax.invert_yaxis()
     ax.grid(True, axis="x", alpha=0.3)
