@@ -102,30 +102,20 @@ struct CudaLoops {
   std::uint64_t counters;
   unsigned blocks;
 
-  template <class T, class F>
-  void map32(F f) {
-    map32_kernel<T, F><<<blocks, kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-        static_cast<T*>(r.out), r.n, r.stream, counters, f);
+  template <class T, class F, class Kernel>
+  void launch(Kernel kernel, F f) {
+    kernel<<<blocks, kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(static_cast<T*>(r.out), r.n, r.stream,
+                                                                      counters, f);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   }
   template <class T, class F>
-  void map64(F f) {
-    map64_kernel<T, F><<<blocks, kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-        static_cast<T*>(r.out), r.n, r.stream, counters, f);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-  }
+  void map32(F f) { launch<T>(map32_kernel<T, F>, f); }
   template <class T, class F>
-  void pairs32(F f) {
-    pairs32_kernel<T, F><<<blocks, kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-        static_cast<T*>(r.out), r.n, r.stream, counters, f);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-  }
+  void map64(F f) { launch<T>(map64_kernel<T, F>, f); }
   template <class T, class F>
-  void pairs64(F f) {
-    pairs64_kernel<T, F><<<blocks, kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-        static_cast<T*>(r.out), r.n, r.stream, counters, f);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-  }
+  void pairs32(F f) { launch<T>(pairs32_kernel<T, F>, f); }
+  template <class T, class F>
+  void pairs64(F f) { launch<T>(pairs64_kernel<T, F>, f); }
 };
 
 }  // namespace

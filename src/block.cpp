@@ -72,6 +72,19 @@ Engine active_engine(const ThreadState& ts) {
   return ts.frames.empty() ? ts.default_engine : ts.frames.back().engine;
 }
 
+// Removes the calling thread's frame `id` without touching torch's generators, and routes per the
+// frame below it.
+void close_frame(std::uint64_t id) noexcept {
+  ThreadState& ts = thread_state();
+  for (auto it = ts.frames.begin(); it != ts.frames.end(); ++it) {
+    if (it->id == id) {
+      ts.frames.erase(it);
+      break;
+    }
+  }
+  detail::apply_routing(active_engine(ts));
+}
+
 }  // namespace
 
 void set_seed(std::uint64_t initial_seed) {
@@ -126,15 +139,7 @@ Block::~Block() noexcept {
     } catch (...) {  // a warning handler that throws must not escape a destructor
     }
   }
-  // Leaving was refused: close the frame anyway, since its Block is gone.
-  ThreadState& ts = thread_state();
-  for (auto it = ts.frames.begin(); it != ts.frames.end(); ++it) {
-    if (it->id == frame_id_) {
-      ts.frames.erase(it);
-      break;
-    }
-  }
-  detail::apply_routing(active_engine(ts));
+  close_frame(frame_id_);  // leaving was refused: close the frame anyway, its Block is gone
 }
 
 BlockContext current_context() {
@@ -164,16 +169,7 @@ WorkerBlock::WorkerBlock(const BlockContext& context, std::uint32_t worker) {
   frame_id_ = ts.frames.back().id;
 }
 
-WorkerBlock::~WorkerBlock() noexcept {
-  ThreadState& ts = thread_state();
-  for (auto it = ts.frames.begin(); it != ts.frames.end(); ++it) {
-    if (it->id == frame_id_) {
-      ts.frames.erase(it);
-      break;
-    }
-  }
-  detail::apply_routing(active_engine(ts));
-}
+WorkerBlock::~WorkerBlock() noexcept { close_frame(frame_id_); }
 
 Stream reserve(std::uint64_t n_counters) {
   detail::check_not_capturing("reserve an rb stream");
