@@ -29,9 +29,16 @@ set_target_properties(rb_torch PROPERTIES
   POSITION_INDEPENDENT_CODE ON)
 target_link_libraries(rb_torch PUBLIC rb_core ${TORCH_LIBRARIES})
 # at::parallel_for is inline: with torch's OpenMP backend it only runs in parallel in code
-# compiled with -fopenmp. The runtime is torch's own libgomp.so.1 (same soname, loaded first).
-find_package(OpenMP REQUIRED COMPONENTS CXX)
-target_link_libraries(rb_torch PRIVATE OpenMP::OpenMP_CXX)
+# compiled with -fopenmp. The runtime must be torch's own: pip's torch ships its libgomp.so.1.
+find_library(RB_TORCH_GOMP NAMES libgomp.so.1 PATHS "${TORCH_INSTALL_PREFIX}/lib" NO_DEFAULT_PATH
+             DOC "torch's OpenMP runtime")
+if(RB_TORCH_GOMP)
+  target_compile_options(rb_torch PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fopenmp>)
+  target_link_libraries(rb_torch PRIVATE ${RB_TORCH_GOMP})
+else()  # a torch that uses the system's runtime
+  find_package(OpenMP REQUIRED COMPONENTS CXX)
+  target_link_libraries(rb_torch PRIVATE OpenMP::OpenMP_CXX)
+endif()
 target_compile_options(rb_torch PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra>)
 
 # torch's CUDA half (c10_cuda) is used to ask whether a CUDA graph is being captured.

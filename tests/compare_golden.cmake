@@ -1,4 +1,5 @@
 # Runs PROGRAM and compares what it prints with the golden file GOLDEN, line by line.
+cmake_policy(SET CMP0007 NEW)  # keep empty list elements: lines stay aligned
 execute_process(COMMAND ${PROGRAM} OUTPUT_VARIABLE actual RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "${PROGRAM} failed with ${rc}")
