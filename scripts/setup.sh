@@ -20,6 +20,7 @@ if ((${#missing[@]})); then
 fi
 
 python=${PYTHON:-python3}
+export PIP_ROOT_USER_ACTION=ignore  # CI runs as root; pip says so at every install otherwise
 if ! $python -m pip install -q --disable-pip-version-check -r requirements.txt; then
   echo "setup: pip could not install requirements.txt" >&2
   exit 1

@@ -21,7 +21,7 @@ for t in "${tsan_tests[@]}"; do
 done
 
 echo "== Python package (rblock, reproducible_block): pip install, then pytest =="
-$python -m pip install -q --disable-pip-version-check --no-build-isolation .
+PIP_ROOT_USER_ACTION=ignore $python -m pip install -q --disable-pip-version-check --no-build-isolation .
 $python -m pytest -q tests/python
 
 echo "rb: every test passed in $((SECONDS - start)) s"
