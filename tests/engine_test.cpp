@@ -51,6 +51,16 @@ TEST_F(EngineTest, FirstDrawsOfAPhiloxBlockAreThoseOfItsGenerator) {
   EXPECT_TRUE(same_bits(inside, expected));
 }
 
+TEST_F(EngineTest, PhiloxBlockZeroIsItsGeneratorFromTheStart) {
+  torch::rand({3});  // draws outside blocks (torch engine) do not move block 0's rb stream
+  torch::Tensor inside;
+  {
+    Block b(0, OnExit::keep, Engine::philox);
+    inside = torch::randn({33});
+  }
+  EXPECT_TRUE(same_bits(inside, torch::randn({33}, make_generator(0))));
+}
+
 TEST_F(EngineTest, TorchGeneratorsStillGetTheBlocksState) {
   // An op rb does not cover (poisson) falls back to torch's CPU generator, installed as usual.
   torch::Tensor philox, torch_engine;
