@@ -514,7 +514,9 @@ Tensor& rrelu_with_noise_(c10::DispatchKeySet ks, Tensor& self, Tensor& noise, c
 }
 
 // Dropout keeps each element with probability 1 - p: mask = bernoulli(1 - p) (32-bit elements),
-// output = input * mask * (1 / (1 - p)), as torch's CPU kernel computes it.
+// output = input * (mask / (1 - p)), the arithmetic of torch's composite dropout (what the CPU
+// runs), so a philox block gives the same values whether dropout reaches this kernel (CUDA) or
+// decomposes into bernoulli_ (CPU).
 std::tuple<Tensor, Tensor> native_dropout(c10::DispatchKeySet ks, const Tensor& input, double p,
                                           std::optional<bool> train) {
   if (!routing_active() || (train.has_value() && !*train) || p == 0 || input.numel() == 0) {
@@ -523,8 +525,8 @@ std::tuple<Tensor, Tensor> native_dropout(c10::DispatchKeySet ks, const Tensor& 
   TORCH_CHECK(0 <= p && p <= 1, "rb: dropout probability has to be between 0 and 1, but got ", p);
   Tensor mask = at::empty(input.sizes(), input.options().dtype(at::kBool));
   mask.bernoulli_(1 - p);
-  const double scale = p == 1 ? 0.0 : 1.0 / (1.0 - p);
-  return {input.mul(mask).mul_(scale), mask};
+  if (p == 1) return {input.mul(at::zeros({}, input.options())), mask};
+  return {input.mul(mask.to(input.scalar_type()).div_(1 - p)), mask};
 }
 
 // _fused_dropout(self, p): p is the probability to KEEP; mask is uint8.

@@ -61,6 +61,22 @@ TEST_F(EngineTest, PhiloxBlockZeroIsItsGeneratorFromTheStart) {
   EXPECT_TRUE(same_bits(inside, torch::randn({33}, make_generator(0))));
 }
 
+TEST_F(EngineTest, NativeDropoutComputesWhatCompositeDropoutComputes) {
+  // CUDA dropout reaches rb's native_dropout; CPU dropout decomposes into bernoulli_: a philox
+  // block must give the same values either way.
+  const auto x = torch::randn({1001});
+  torch::Tensor native, composite;
+  {
+    Block b(14, OnExit::keep, Engine::philox);
+    native = std::get<0>(at::native_dropout(x, 0.3, true));
+  }
+  {
+    Block b(14, OnExit::keep, Engine::philox);
+    composite = torch::dropout(x, 0.3, true);
+  }
+  EXPECT_TRUE(same_bits(native, composite));
+}
+
 TEST_F(EngineTest, TorchGeneratorsStillGetTheBlocksState) {
   // An op rb does not cover (poisson) falls back to torch's CPU generator, installed as usual.
   torch::Tensor philox, torch_engine;
