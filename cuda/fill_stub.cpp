@@ -4,6 +4,8 @@
 
 namespace rb::detail {
 
+bool cuda_kernels_built() { return false; }
+
 void fill_cuda(const FillRequest&) {
   throw Error("rb was built without CUDA kernels (RB_CUDA=OFF): rebuild with nvcc to draw on CUDA "
               "tensors with rb's generator.");

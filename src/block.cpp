@@ -19,6 +19,8 @@ namespace {
 std::atomic<bool> g_seeded{false};
 std::atomic<std::uint64_t> g_initial_seed{0};
 std::atomic<std::uint64_t> g_generation{0};
+// Frame ids are unique in the process, so a frame is never mistaken for another thread's.
+std::atomic<std::uint64_t> g_next_frame_id{1};
 
 // One open block on the calling thread.
 struct Frame {
@@ -37,7 +39,6 @@ struct Frame {
 // (block 0's, restarted whenever set_seed is called).
 struct ThreadState {
   std::vector<Frame> frames;
-  std::uint64_t next_frame_id = 1;
   Engine default_engine = Engine::torch;
   std::uint64_t root_generation = 0;  // 0: never set up on this thread
   Key root_key{};
@@ -157,7 +158,7 @@ WorkerBlock::WorkerBlock(const BlockContext& context, std::uint32_t worker) {
   ThreadState& ts = thread_state();
   ts.frames.reserve(ts.frames.size() + 1);
   Frame frame;
-  frame.id = ts.next_frame_id++;
+  frame.id = g_next_frame_id.fetch_add(1, std::memory_order_relaxed);
   frame.block_seed = context.block_seed;
   frame.key = context.key;
   frame.on_exit = OnExit::keep;
@@ -204,7 +205,7 @@ std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engin
   ts.frames.reserve(ts.frames.size() + 1);  // the only allocation, before anything changes
 
   Frame frame;
-  frame.id = ts.next_frame_id++;
+  frame.id = g_next_frame_id.fetch_add(1, std::memory_order_relaxed);
   frame.block_seed = block_seed;
   frame.key = derive_key(seed, block_seed);
   frame.on_exit = on_exit;
@@ -239,6 +240,8 @@ void exit_block(std::uint64_t frame_id) {
 }
 
 std::size_t block_depth() noexcept { return thread_state().frames.size(); }
+
+Engine active_engine() noexcept { return rb::active_engine(thread_state()); }
 
 }  // namespace detail
 }  // namespace rb

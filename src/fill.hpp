@@ -50,6 +50,8 @@ enum class Isa : std::uint8_t { scalar, avx2, avx512 };
 void fill_cpu(const FillRequest& request);
 /// Fills a CUDA request on the current stream of the output's device (cuda/fill.cu).
 void fill_cuda(const FillRequest& request);
+/// Whether rb was built with its CUDA kernels (RB_CUDA): fill_cuda exists.
+bool cuda_kernels_built();
 
 /// The instruction set fill_cpu uses: the best the CPU has, unless overridden (tests, benchmarks)
 /// by set_cpu_isa or the environment variable RB_CPU_ISA=scalar|avx2|avx512.

@@ -34,13 +34,33 @@ c10::DispatchKeySet below(c10::DispatchKeySet ks) {
   return ks & c10::DispatchKeySet(c10::DispatchKeySet::FULL_AFTER, kKey);
 }
 
-bool routing_active() { return c10::impl::tls_is_dispatch_key_included(kKey); }
+bool is_floating(at::ScalarType t) {
+  return t == at::kFloat || t == at::kDouble || t == at::kHalf || t == at::kBFloat16;
+}
+bool is_supported(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: case at::kDouble: case at::kHalf: case at::kBFloat16: case at::kByte:
+    case at::kChar: case at::kShort: case at::kInt: case at::kLong: case at::kBool:
+      return true;
+    default:
+      return false;
+  }
+}
 
-/// Whether rb draws this call: an rb generator was passed, or none inside a philox-engine block.
-/// A torch generator (or none, outside philox blocks) leaves the op to torch.
-bool use_rb(const OptGen& gen) {
+/// The dtypes an op's rb kernel fills.
+enum class Fills { floating, supported };
+
+/// Whether rb draws this call into `t`. With rb's generator: always (wrong devices and dtypes then
+/// get rb's clear errors). Without a generator: only on a thread whose own innermost block (or
+/// default engine) is philox, for a CPU or CUDA tensor of a dtype rb fills; every other call runs
+/// torch's kernel on torch's generator: a meta or complex tensor, and a thread that inherited the
+/// routing key with torch's thread-local state (at::launch tasks, autograd's device threads) but
+/// not the block. A torch generator always leaves the op to torch.
+bool use_rb(const OptGen& gen, const Tensor& t, Fills fills) {
   if (gen.has_value() && gen->defined()) return rb_generator_impl(*gen) != nullptr;
-  return routing_active();
+  if (!c10::impl::tls_is_dispatch_key_included(kKey) || active_engine() != Engine::philox) return false;
+  if (!t.is_cpu() && !t.is_cuda()) return false;
+  return fills == Fills::floating ? is_floating(t.scalar_type()) : is_supported(t.scalar_type());
 }
 
 void check_device(const OptGen& gen, const Tensor& t, const char* op) {
@@ -73,16 +93,13 @@ Stream claim(const OptGen& gen, const Tensor& t, std::uint64_t counters, const c
   return take_active_stream(counters);
 }
 
-bool is_floating(at::ScalarType t) {
-  return t == at::kFloat || t == at::kDouble || t == at::kHalf || t == at::kBFloat16;
-}
-bool is_supported(at::ScalarType t) {
+/// The largest finite value of a floating dtype.
+double floating_max(at::ScalarType t) {
   switch (t) {
-    case at::kFloat: case at::kDouble: case at::kHalf: case at::kBFloat16: case at::kByte:
-    case at::kChar: case at::kShort: case at::kInt: case at::kLong: case at::kBool:
-      return true;
-    default:
-      return false;
+    case at::kHalf: return 65504.0;
+    case at::kBFloat16: return static_cast<double>(std::numeric_limits<c10::BFloat16>::max());
+    case at::kFloat: return std::numeric_limits<float>::max();
+    default: return std::numeric_limits<double>::max();
   }
 }
 
@@ -100,6 +117,10 @@ void check_supported(const Tensor& t, const char* op) {
 /// Fills `self` (any layout: element i is the i-th in row-major order) per `request`, drawing
 /// from `gen` or the active block stream.
 void fill(Tensor& self, FillRequest request, const OptGen& gen, const char* op) {
+  if (self.is_cuda() && !cuda_kernels_built()) {
+    throw Error(std::string("rb: ") + op + " on a CUDA tensor, but rb was built without CUDA kernels "
+                "(RB_CUDA=OFF): rebuild it with nvcc.");
+  }
   const Stream stream = claim(gen, self, counters_for(self.numel(), request.wide), op);
   if (self.numel() == 0) return;
   Tensor target = self.is_contiguous() ? self : at::empty(self.sizes(), self.options());
@@ -130,17 +151,22 @@ bool is_double(const Tensor& t) { return t.scalar_type() == at::kDouble; }
 // ---- in-place distributions -------------------------------------------------------------------
 
 Tensor& uniform_(c10::DispatchKeySet ks, Tensor& self, double from, double to, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::uniform_::redispatch(below(ks), self, from, to, gen);
+  if (!use_rb(gen, self, Fills::floating)) return at::_ops::uniform_::redispatch(below(ks), self, from, to, gen);
   check_floating(self, "uniform_");
-  TORCH_CHECK(std::isfinite(from) && std::isfinite(to), "rb: uniform_ expects finite bounds, got [",
-              from, ", ", to, ")");
+  // torch's own checks: bounds the dtype holds, and a width it holds too.
+  const double max = floating_max(self.scalar_type());
+  TORCH_CHECK(std::isfinite(from) && std::isfinite(to) && from >= -max && to <= max,
+              "rb: uniform_ expects from and to within the range of ", self.scalar_type(), " (+-", max,
+              "), got [", from, ", ", to, ")");
   TORCH_CHECK(from <= to, "rb: uniform_ expects from <= to, got from=", from, " > to=", to);
+  TORCH_CHECK(to - from <= max, "rb: uniform_ expects to - from <= ", max, " for ", self.scalar_type(),
+              ", got to - from = ", to - from);
   fill(self, request(Sampler::uniform, is_double(self), from, to), gen, "uniform_");
   return self;
 }
 
 Tensor& normal_(c10::DispatchKeySet ks, Tensor& self, double mean, double std, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::normal_::redispatch(below(ks), self, mean, std, gen);
+  if (!use_rb(gen, self, Fills::floating)) return at::_ops::normal_::redispatch(below(ks), self, mean, std, gen);
   check_floating(self, "normal_");
   TORCH_CHECK(std >= 0.0, "rb: normal_ expects std >= 0.0, got std=", std);
   fill(self, request(Sampler::normal, is_double(self), mean, std), gen, "normal_");
@@ -148,7 +174,7 @@ Tensor& normal_(c10::DispatchKeySet ks, Tensor& self, double mean, double std, O
 }
 
 Tensor& log_normal_(c10::DispatchKeySet ks, Tensor& self, double mean, double std, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::log_normal_::redispatch(below(ks), self, mean, std, gen);
+  if (!use_rb(gen, self, Fills::floating)) return at::_ops::log_normal_::redispatch(below(ks), self, mean, std, gen);
   check_floating(self, "log_normal_");
   TORCH_CHECK(std > 0.0, "rb: log_normal_ expects std > 0.0, got std=", std);
   fill(self, request(Sampler::log_normal, is_double(self), mean, std), gen, "log_normal_");
@@ -156,7 +182,7 @@ Tensor& log_normal_(c10::DispatchKeySet ks, Tensor& self, double mean, double st
 }
 
 Tensor& exponential_(c10::DispatchKeySet ks, Tensor& self, double lambd, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::exponential_::redispatch(below(ks), self, lambd, gen);
+  if (!use_rb(gen, self, Fills::floating)) return at::_ops::exponential_::redispatch(below(ks), self, lambd, gen);
   check_floating(self, "exponential_");
   TORCH_CHECK(lambd > 0.0, "rb: exponential_ expects lambda > 0.0, got lambda=", lambd);
   fill(self, request(Sampler::exponential, is_double(self), lambd), gen, "exponential_");
@@ -164,7 +190,7 @@ Tensor& exponential_(c10::DispatchKeySet ks, Tensor& self, double lambd, OptGen 
 }
 
 Tensor& cauchy_(c10::DispatchKeySet ks, Tensor& self, double median, double sigma, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::cauchy_::redispatch(below(ks), self, median, sigma, gen);
+  if (!use_rb(gen, self, Fills::floating)) return at::_ops::cauchy_::redispatch(below(ks), self, median, sigma, gen);
   check_floating(self, "cauchy_");
   TORCH_CHECK(sigma > 0.0, "rb: cauchy_ expects sigma > 0.0, got sigma=", sigma);
   fill(self, request(Sampler::cauchy, is_double(self), median, sigma), gen, "cauchy_");
@@ -172,7 +198,7 @@ Tensor& cauchy_(c10::DispatchKeySet ks, Tensor& self, double median, double sigm
 }
 
 Tensor& geometric_(c10::DispatchKeySet ks, Tensor& self, double p, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::geometric_::redispatch(below(ks), self, p, gen);
+  if (!use_rb(gen, self, Fills::supported)) return at::_ops::geometric_::redispatch(below(ks), self, p, gen);
   check_supported(self, "geometric_");
   TORCH_CHECK(self.scalar_type() != at::kBool, "rb: geometric_ does not fill bool tensors");
   TORCH_CHECK(0 < p && p < 1, "rb: geometric_ expects p in (0, 1), got p=", p);
@@ -184,7 +210,7 @@ Tensor& geometric_(c10::DispatchKeySet ks, Tensor& self, double p, OptGen gen) {
 }
 
 Tensor& bernoulli_float_(c10::DispatchKeySet ks, Tensor& self, double p, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::bernoulli__float::redispatch(below(ks), self, p, gen);
+  if (!use_rb(gen, self, Fills::supported)) return at::_ops::bernoulli__float::redispatch(below(ks), self, p, gen);
   check_supported(self, "bernoulli_");
   TORCH_CHECK(0 <= p && p <= 1, "rb: bernoulli_ expects p in [0, 1], got p=", p);
   fill(self, request(Sampler::bernoulli, is_double(self), p), gen, "bernoulli_");
@@ -192,7 +218,7 @@ Tensor& bernoulli_float_(c10::DispatchKeySet ks, Tensor& self, double p, OptGen 
 }
 
 Tensor& bernoulli_tensor_(c10::DispatchKeySet ks, Tensor& self, const Tensor& p, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::bernoulli__Tensor::redispatch(below(ks), self, p, gen);
+  if (!use_rb(gen, self, Fills::supported)) return at::_ops::bernoulli__Tensor::redispatch(below(ks), self, p, gen);
   check_supported(self, "bernoulli_");
   TORCH_CHECK(p.is_floating_point(), "rb: bernoulli_ expects a floating point p, got ", p.scalar_type());
   const Tensor probs = p.to(self.device(), at::kDouble).expand(self.sizes()).contiguous();
@@ -250,7 +276,7 @@ void fill_random(Tensor& self, std::int64_t from, std::uint64_t range, const Opt
 }
 
 Tensor& random_(c10::DispatchKeySet ks, Tensor& self, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::random_::redispatch(below(ks), self, gen);
+  if (!use_rb(gen, self, Fills::supported)) return at::_ops::random_::redispatch(below(ks), self, gen);
   check_supported(self, "random_");
   const std::uint64_t max = static_cast<std::uint64_t>(type_max(self.scalar_type()));
   fill_random(self, 0, max + 1, gen, "random_");
@@ -259,7 +285,7 @@ Tensor& random_(c10::DispatchKeySet ks, Tensor& self, OptGen gen) {
 
 Tensor& random_from_(c10::DispatchKeySet ks, Tensor& self, std::int64_t from,
                      std::optional<std::int64_t> to, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::random__from::redispatch(below(ks), self, from, to, gen);
+  if (!use_rb(gen, self, Fills::supported)) return at::_ops::random__from::redispatch(below(ks), self, from, to, gen);
   check_supported(self, "random_");
   const at::ScalarType t = self.scalar_type();
   TORCH_CHECK(from >= type_min(t) && from <= type_max(t), "rb: random_ expects 'from' within the range of ",
@@ -279,7 +305,7 @@ Tensor& random_from_(c10::DispatchKeySet ks, Tensor& self, std::int64_t from,
 }
 
 Tensor& random_to_(c10::DispatchKeySet ks, Tensor& self, std::int64_t to, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::random__to::redispatch(below(ks), self, to, gen);
+  if (!use_rb(gen, self, Fills::supported)) return at::_ops::random__to::redispatch(below(ks), self, to, gen);
   check_supported(self, "random_");
   TORCH_CHECK(to > 0, "rb: random_ expects to > 0, got to=", to);
   TORCH_CHECK(to - 1 <= type_max(self.scalar_type()), "rb: random_ expects 'to - 1' within the range of ",
@@ -291,7 +317,7 @@ Tensor& random_to_(c10::DispatchKeySet ks, Tensor& self, std::int64_t to, OptGen
 // ---- functional forms torch implements per backend -----------------------------------------------
 
 Tensor& bernoulli_out(c10::DispatchKeySet ks, const Tensor& self, OptGen gen, Tensor& out) {
-  if (!use_rb(gen)) return at::_ops::bernoulli_out::redispatch(below(ks), self, gen, out);
+  if (!use_rb(gen, out, Fills::supported)) return at::_ops::bernoulli_out::redispatch(below(ks), self, gen, out);
   at::native::resize_output(out, self.sizes());
   return out.bernoulli_(self, gen);
 }
@@ -307,35 +333,35 @@ Tensor& normal_tensor_out(const Tensor& mean, const Tensor& std, const OptGen& g
 }
 
 Tensor normal_tt(c10::DispatchKeySet ks, const Tensor& mean, const Tensor& std, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::normal_Tensor_Tensor::redispatch(below(ks), mean, std, gen);
+  if (!use_rb(gen, mean, Fills::floating)) return at::_ops::normal_Tensor_Tensor::redispatch(below(ks), mean, std, gen);
   Tensor out = at::empty({0}, mean.options());
   return normal_tensor_out(mean, std, gen, out);
 }
 Tensor& normal_tt_out(c10::DispatchKeySet ks, const Tensor& mean, const Tensor& std, OptGen gen, Tensor& out) {
-  if (!use_rb(gen)) return at::_ops::normal_Tensor_Tensor_out::redispatch(below(ks), mean, std, gen, out);
+  if (!use_rb(gen, out, Fills::floating)) return at::_ops::normal_Tensor_Tensor_out::redispatch(below(ks), mean, std, gen, out);
   return normal_tensor_out(mean, std, gen, out);
 }
 Tensor normal_tf(c10::DispatchKeySet ks, const Tensor& mean, double std, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::normal_Tensor_float::redispatch(below(ks), mean, std, gen);
+  if (!use_rb(gen, mean, Fills::floating)) return at::_ops::normal_Tensor_float::redispatch(below(ks), mean, std, gen);
   TORCH_CHECK(std >= 0.0, "rb: normal expects std >= 0.0, got std=", std);
   Tensor out = at::empty_like(mean, at::MemoryFormat::Contiguous);
   out.normal_(0, std, gen);
   return out.add_(mean);
 }
 Tensor& normal_tf_out(c10::DispatchKeySet ks, const Tensor& mean, double std, OptGen gen, Tensor& out) {
-  if (!use_rb(gen)) return at::_ops::normal_Tensor_float_out::redispatch(below(ks), mean, std, gen, out);
+  if (!use_rb(gen, out, Fills::floating)) return at::_ops::normal_Tensor_float_out::redispatch(below(ks), mean, std, gen, out);
   TORCH_CHECK(std >= 0.0, "rb: normal expects std >= 0.0, got std=", std);
   at::native::resize_output(out, mean.sizes());
   out.normal_(0, std, gen);
   return out.add_(mean);
 }
 Tensor normal_ft(c10::DispatchKeySet ks, double mean, const Tensor& std, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::normal_float_Tensor::redispatch(below(ks), mean, std, gen);
+  if (!use_rb(gen, std, Fills::floating)) return at::_ops::normal_float_Tensor::redispatch(below(ks), mean, std, gen);
   Tensor out = at::empty({0}, std.options());
   return normal_tensor_out(at::scalar_tensor(mean, std.options()), std, gen, out);
 }
 Tensor& normal_ft_out(c10::DispatchKeySet ks, double mean, const Tensor& std, OptGen gen, Tensor& out) {
-  if (!use_rb(gen)) return at::_ops::normal_float_Tensor_out::redispatch(below(ks), mean, std, gen, out);
+  if (!use_rb(gen, out, Fills::floating)) return at::_ops::normal_float_Tensor_out::redispatch(below(ks), mean, std, gen, out);
   return normal_tensor_out(at::scalar_tensor(mean, std.options()), std, gen, out);
 }
 
@@ -368,7 +394,9 @@ void argsort_keys(const std::int64_t* keys, std::int64_t n, std::int64_t* out) {
   std::uint64_t* from = a;
   std::uint64_t* to = scratch.data();
   constexpr int kRadix = 11;
-  const int sorted_bits = std::min(64, 2 * b + 2);  // the top bits that almost surely tell keys apart
+  // The top bits that almost surely tell keys apart, and never an index bit: past n = 2^20 the
+  // word has fewer than 2b + 2 key bits, and then all of them are sorted.
+  const int sorted_bits = std::min(64 - b, 2 * b + 2);
   for (int low = 64 - sorted_bits; low < 64; low += kRadix) {
     const int width = std::min(kRadix, 64 - low);
     const std::uint64_t mask = (std::uint64_t{1} << width) - 1;
@@ -400,12 +428,13 @@ void argsort_keys(const std::int64_t* keys, std::int64_t n, std::int64_t* out) {
 namespace {
 
 Tensor& randperm_out(c10::DispatchKeySet ks, c10::SymInt n_sym, OptGen gen, Tensor& out) {
-  if (!use_rb(gen)) return at::_ops::randperm_generator_out::redispatch(below(ks), n_sym, gen, out);
+  if (!use_rb(gen, out, Fills::supported)) return at::_ops::randperm_generator_out::redispatch(below(ks), n_sym, gen, out);
   const std::int64_t n = n_sym.guard_int(__FILE__, __LINE__);
   TORCH_CHECK(n >= 0, "rb: randperm expects n >= 0, got n=", n);
   check_supported(out, "randperm");
   TORCH_CHECK(out.scalar_type() == at::kLong || n - 1 <= type_max(out.scalar_type()),
               "rb: randperm: n=", n, " is too large for dtype ", out.scalar_type());
+  at::native::resize_output(out, {n});  // before drawing: a refused resize leaves the stream alone
   Tensor keys = at::empty({n}, out.options().dtype(at::kLong));
   fill_random(keys, std::numeric_limits<std::int64_t>::min(), 0, gen, "randperm");
   Tensor order;
@@ -415,7 +444,6 @@ Tensor& randperm_out(c10::DispatchKeySet ks, c10::SymInt n_sym, OptGen gen, Tens
   } else {
     order = std::get<1>(keys.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
   }
-  at::native::resize_output(out, {n});
   return out.copy_(order);
 }
 
@@ -466,12 +494,12 @@ Tensor multinomial_impl(const Tensor& self, std::int64_t n_sample, bool replacem
 }
 
 Tensor multinomial(c10::DispatchKeySet ks, const Tensor& self, c10::SymInt n, bool replacement, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::multinomial::redispatch(below(ks), self, n, replacement, gen);
+  if (!use_rb(gen, self, Fills::floating)) return at::_ops::multinomial::redispatch(below(ks), self, n, replacement, gen);
   return multinomial_impl(self, n.guard_int(__FILE__, __LINE__), replacement, gen).contiguous();
 }
 Tensor& multinomial_out(c10::DispatchKeySet ks, const Tensor& self, c10::SymInt n, bool replacement,
                         OptGen gen, Tensor& out) {
-  if (!use_rb(gen)) return at::_ops::multinomial_out::redispatch(below(ks), self, n, replacement, gen, out);
+  if (!use_rb(gen, self, Fills::floating)) return at::_ops::multinomial_out::redispatch(below(ks), self, n, replacement, gen, out);
   const Tensor result = multinomial_impl(self, n.guard_int(__FILE__, __LINE__), replacement, gen);
   at::native::resize_output(out, result.sizes());
   return out.copy_(result);
@@ -483,6 +511,8 @@ Tensor& multinomial_out(c10::DispatchKeySet ks, const Tensor& self, c10::SymInt 
 // for x > 0, noise is 1. One uniform per element whatever the sign (a fixed advance).
 Tensor& rrelu_noise_into(const Tensor& self, Tensor& noise, const at::Scalar& lower, const at::Scalar& upper,
                          const OptGen& gen, Tensor& out) {
+  TORCH_CHECK(noise.sizes() == self.sizes(), "rb: rrelu_with_noise expects noise of the input's shape ",
+              self.sizes(), ", got ", noise.sizes());
   Tensor u = at::empty(self.sizes(), self.options().memory_format(at::MemoryFormat::Contiguous));
   u.uniform_(lower.toDouble(), upper.toDouble(), gen);
   noise.copy_(at::where(self.le(0), u, at::ones_like(u)));
@@ -491,7 +521,7 @@ Tensor& rrelu_noise_into(const Tensor& self, Tensor& noise, const at::Scalar& lo
 
 Tensor rrelu_with_noise(c10::DispatchKeySet ks, const Tensor& self, Tensor& noise, const at::Scalar& lower,
                         const at::Scalar& upper, bool training, OptGen gen) {
-  if (!training || !use_rb(gen)) {
+  if (!training || !use_rb(gen, self, Fills::floating)) {
     return at::_ops::rrelu_with_noise::redispatch(below(ks), self, noise, lower, upper, training, gen);
   }
   Tensor out = at::empty_like(self);
@@ -499,7 +529,7 @@ Tensor rrelu_with_noise(c10::DispatchKeySet ks, const Tensor& self, Tensor& nois
 }
 Tensor& rrelu_with_noise_out(c10::DispatchKeySet ks, const Tensor& self, Tensor& noise, const at::Scalar& lower,
                              const at::Scalar& upper, bool training, OptGen gen, Tensor& out) {
-  if (!training || !use_rb(gen)) {
+  if (!training || !use_rb(gen, self, Fills::floating)) {
     return at::_ops::rrelu_with_noise_out::redispatch(below(ks), self, noise, lower, upper, training, gen, out);
   }
   at::native::resize_output(out, self.sizes());
@@ -507,7 +537,7 @@ Tensor& rrelu_with_noise_out(c10::DispatchKeySet ks, const Tensor& self, Tensor&
 }
 Tensor& rrelu_with_noise_(c10::DispatchKeySet ks, Tensor& self, Tensor& noise, const at::Scalar& lower,
                           const at::Scalar& upper, bool training, OptGen gen) {
-  if (!training || !use_rb(gen)) {
+  if (!training || !use_rb(gen, self, Fills::floating)) {
     return at::_ops::rrelu_with_noise_::redispatch(below(ks), self, noise, lower, upper, training, gen);
   }
   return rrelu_noise_into(self.clone(), noise, lower, upper, gen, self);
@@ -519,7 +549,8 @@ Tensor& rrelu_with_noise_(c10::DispatchKeySet ks, Tensor& self, Tensor& noise, c
 // decomposes into bernoulli_ (CPU).
 std::tuple<Tensor, Tensor> native_dropout(c10::DispatchKeySet ks, const Tensor& input, double p,
                                           std::optional<bool> train) {
-  if (!routing_active() || (train.has_value() && !*train) || p == 0 || input.numel() == 0) {
+  if (!use_rb(std::nullopt, input, Fills::floating) || (train.has_value() && !*train) || p == 0 ||
+      input.numel() == 0) {
     return at::_ops::native_dropout::redispatch(below(ks), input, p, train);
   }
   TORCH_CHECK(0 <= p && p <= 1, "rb: dropout probability has to be between 0 and 1, but got ", p);
@@ -531,7 +562,7 @@ std::tuple<Tensor, Tensor> native_dropout(c10::DispatchKeySet ks, const Tensor& 
 
 // _fused_dropout(self, p): p is the probability to KEEP; mask is uint8.
 std::tuple<Tensor, Tensor> fused_dropout(c10::DispatchKeySet ks, const Tensor& self, double p, OptGen gen) {
-  if (!use_rb(gen)) return at::_ops::_fused_dropout::redispatch(below(ks), self, p, gen);
+  if (!use_rb(gen, self, Fills::floating)) return at::_ops::_fused_dropout::redispatch(below(ks), self, p, gen);
   TORCH_CHECK(0 <= p && p <= 1, "rb: _fused_dropout expects a keep probability in [0, 1], got ", p);
   Tensor mask = at::empty(self.sizes(), self.options().dtype(at::kByte));
   mask.bernoulli_(p, gen);

@@ -117,18 +117,33 @@ RB_HOST_DEVICE T to_element(V v) {
   }
 }
 
+/// A count (>= 1) as T: integer types saturate at their maximum, so a huge geometric draw is the
+/// same bits on every device (a CPU conversion would be undefined, a GPU one saturates).
+template <class T, class V>
+RB_HOST_DEVICE T count_element(V v) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // The largest T, from bits (std::numeric_limits is not device code); as V it is a power of
+    // two or exact (255, 127, ...), so the comparison is exact.
+    constexpr T kMaxT = static_cast<T>(static_cast<std::make_unsigned_t<T>>(~std::make_unsigned_t<T>{0}) >>
+                                       (std::is_signed_v<T> ? 1 : 0));
+    return v >= static_cast<V>(kMaxT) ? kMaxT : static_cast<T>(v);
+  } else {
+    return to_element<T>(v);
+  }
+}
+
 template <class T>
 struct Geometric32 {
   float log1p_neg_p;
   RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint32_t w, std::int64_t) const {
-    return to_element<T>(geometric(w, log1p_neg_p));
+    return count_element<T>(geometric(w, log1p_neg_p));
   }
 };
 template <class T>
 struct Geometric64 {
   double log1p_neg_p;
   RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint64_t x, std::int64_t) const {
-    return to_element<T>(geometric(x, log1p_neg_p));
+    return count_element<T>(geometric(x, log1p_neg_p));
   }
 };
 

@@ -1,5 +1,6 @@
 // SPEC.md "Blocks", behaviours 1-7, on torch's default CPU generator (and CUDA where present).
 #include <atomic>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -223,6 +224,14 @@ TEST_F(BlockTest, LeavingOutOfOrderIsRefusedAndChangesNothing) {
   detail::exit_block(inner);
   detail::exit_block(outer);
   EXPECT_THROW(detail::exit_block(outer), rb::Error);  // not open any more
+}
+
+TEST_F(BlockTest, ABlockDestroyedOnAnotherThreadLeavesThatThreadsBlocksAlone) {
+  std::unique_ptr<Block> foreign;
+  std::thread([&] { foreign = std::make_unique<Block>(5); }).join();  // its thread is gone
+  Block own(6, OnExit::restore);
+  foreign.reset();  // warns; must not close `own`, whose frame id a per-thread counter would share
+  EXPECT_EQ(detail::block_depth(), 1u);
 }
 
 TEST_F(BlockTest, ManyThreadsEnteringAndLeavingNeverCorruptAGenerator) {

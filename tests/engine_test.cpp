@@ -3,8 +3,10 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <future>
 #include <thread>
 
+#include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
 #include <gtest/gtest.h>
@@ -138,6 +140,29 @@ TEST_F(EngineTest, RoutingNeverLeaksIntoOtherThreads) {
   }).join();
   EXPECT_FALSE(other_routed);
   EXPECT_TRUE(same_bits(torch::rand({10}), torch::rand({10}, make_generator(11))));
+}
+
+TEST_F(EngineTest, InheritedRoutingWithoutTheBlockFallsBackToTorch) {
+  // at::launch copies the thread-local dispatch keys (the routing) to its worker, not the block.
+  Block b(15, OnExit::keep, Engine::philox);
+  torch::Tensor launched;
+  std::promise<void> done;
+  at::launch([&] {
+    launched = torch::rand({4});
+    done.set_value();
+  });
+  done.get_future().wait();
+  EXPECT_FALSE(torch::equal(launched, torch::rand({4}, make_generator(0))));  // not block 0's stream
+  EXPECT_TRUE(same_bits(torch::rand({4}), torch::rand({4}, make_generator(15))));  // ours untouched
+}
+
+TEST_F(EngineTest, OpsRbCannotFillFallBackToTorchInsideAPhiloxBlock) {
+  Block b(16, OnExit::keep, Engine::philox);
+  EXPECT_NO_THROW(torch::empty({8}, torch::TensorOptions().device(torch::kMeta)).normal_());  // meta init
+  EXPECT_NO_THROW(torch::randn({8}, torch::kComplexFloat));
+  EXPECT_NO_THROW(torch::empty({8}, torch::kComplexDouble).uniform_());
+  // ... and rb's stream did not move.
+  EXPECT_TRUE(same_bits(torch::rand({4}), torch::rand({4}, make_generator(16))));
 }
 
 TEST_F(EngineTest, IntraOpThreadsDoNotChangeResults) {

@@ -275,15 +275,52 @@ TEST_F(GeneratorTest, RandpermAndMultinomialAreValid) {
 }
 
 TEST_F(GeneratorTest, CpuRandpermOrderIsTheStableSortOfItsKeys) {
-  for (std::int64_t n : {1, 2, 3, 100, 4097, 100000}) {
+  for (std::int64_t n : {1, 2, 3, 100, 4097, 100000, (1 << 21) + 5}) {
     auto keys = torch::randint(std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max(),
                                {n}, torch::kLong);
     if (n > 3) keys.narrow(0, 0, n / 2).copy_(keys.narrow(0, n / 2, n / 2));  // ties, many
     if (n > 3) keys[1] = keys[0];
+    if (n > 3) keys[3] = keys[2].item<std::int64_t>() ^ 1;  // ties in every bit but the lowest
     auto order = torch::empty({n}, torch::kLong);
     detail::argsort_keys(keys.data_ptr<std::int64_t>(), n, order.data_ptr<std::int64_t>());
     EXPECT_TRUE(torch::equal(order, std::get<1>(keys.sort(/*stable=*/true, 0, false)))) << "n=" << n;
   }
+}
+
+TEST_F(GeneratorTest, RandpermIsTheStableSortOfTheKeysItDraws) {
+  const std::int64_t n = 3 << 20;  // past 2^20 the radix sort keeps fewer key bits per word
+  auto g = make_generator(24);
+  const auto perm = torch::randperm(n, g);
+  const auto keys = torch::empty({n}, torch::kLong).random_(std::numeric_limits<std::int64_t>::min(), std::nullopt,
+                                                           make_generator(24));
+  EXPECT_TRUE(torch::equal(perm, std::get<1>(keys.sort(/*stable=*/true, 0, false))));
+}
+
+TEST_F(GeneratorTest, GeometricStaysInItsSupportAndSaturates) {
+  // p so close to 1 that log1p(-p) is -inf in float: every draw is 1, never 0.
+  EXPECT_TRUE(torch::empty({64}).geometric_(1 - 1e-8, make_generator(25)).eq(1).all().item<bool>());
+  EXPECT_TRUE(torch::empty({64}, torch::kHalf).geometric_(1 - 1e-8, make_generator(25)).eq(1).all().item<bool>());
+  // Counts beyond an integer type saturate at its maximum: the float draw, clamped.
+  const auto as_float = torch::empty({4096}).geometric_(0.001, make_generator(26));
+  const auto as_uint8 = torch::empty({4096}, torch::kByte).geometric_(0.001, make_generator(26));
+  EXPECT_TRUE(torch::equal(as_uint8, as_float.clamp_max(255).to(torch::kByte)));
+  EXPECT_EQ(torch::empty({16}, torch::kInt).geometric_(1e-12, make_generator(27)).min().item<std::int64_t>(),
+            std::numeric_limits<std::int32_t>::max());
+}
+
+TEST_F(GeneratorTest, UniformRefusesBoundsItsDtypeCannotHold) {
+  auto g = make_generator(28);
+  EXPECT_THROW(torch::empty({4}).uniform_(-3e38, 3e38, g), c10::Error);  // the width overflows
+  EXPECT_THROW(torch::empty({4}, torch::kHalf).uniform_(0, 1e5, g), c10::Error);
+  EXPECT_EQ(g.get_offset(), 0u);  // refused before drawing
+}
+
+TEST_F(GeneratorTest, ARefusedCallLeavesTheStreamAlone) {
+  auto g = make_generator(29);
+  std::int64_t buffer[3];
+  auto fixed = torch::from_blob(buffer, {3}, torch::kLong);  // storage that cannot grow
+  EXPECT_THROW(at::randperm_out(fixed, 10, g), c10::Error);
+  EXPECT_EQ(g.get_offset(), 0u);
 }
 
 // ---- distributions: each check prints what it saw when it fails ----------------------------

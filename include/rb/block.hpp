@@ -165,6 +165,9 @@ namespace detail {
 /// Throws rb::Error before set_seed.
 Stream take_active_stream(std::uint64_t n_counters);
 
+/// The engine of the calling thread's innermost block (its default engine outside blocks).
+Engine active_engine() noexcept;
+
 /// Enters a block on the calling thread and returns its frame id (what Block does).
 std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine);
 /// Leaves the block `frame_id`, which must be the calling thread's innermost. Throws rb::Error,

@@ -60,7 +60,8 @@ RB_HOST_DEVICE inline std::uint64_t mulhi64(std::uint64_t a, std::uint64_t b) {
 // stream by a fixed amount. The price is a bias: some values are hit floor(2^32 / range) times and
 // the others once more, a relative bias of at most range / 2^32 (range / 2^64 for 64-bit words):
 // below 2.4e-7 for any range up to 1000 drawn from 32 bits. rb draws from 64-bit words whenever
-// range exceeds 2^32 or the element is 64 bits wide (SPEC.md "Bits" 4).
+// range exceeds 2^32 or the element is a float64 (SPEC.md "Bits" 4): an int64 tensor with a range
+// of at most 2^32 takes 32-bit words.
 
 /// An integer in [0, range) from a 32-bit word, 1 <= range <= 2^32. See Note [Integers by multiply-high].
 RB_HOST_DEVICE constexpr std::uint32_t bounded32(std::uint32_t w, std::uint64_t range) {

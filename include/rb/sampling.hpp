@@ -106,12 +106,15 @@ RB_HOST_DEVICE RB_FORCE_INLINE double cauchy(std::uint64_t x, double median, dou
 }
 
 /// Geometric (number of Bernoulli(p) trials up to the first success, >= 1):
-/// ceil(log(u) / log1p(-p)), u the open uniform; `log1p_neg_p` is log1p(-p), computed once per call.
+/// max(1, ceil(log(u) / log1p(-p))), u the open uniform; `log1p_neg_p` is log1p(-p), computed
+/// once per call (it is -inf when p rounds to 1 in float: every draw is then 1).
 RB_HOST_DEVICE RB_FORCE_INLINE float geometric(std::uint32_t w, float log1p_neg_p) {
-  return detail::ceil_positive(detail::div_rn(detail::log_f32(uniform_open_float(w)), log1p_neg_p));
+  const float v = detail::ceil_positive(detail::div_rn(detail::log_f32(uniform_open_float(w)), log1p_neg_p));
+  return detail::select(v < 1.0f, 1.0f, v);
 }
 RB_HOST_DEVICE RB_FORCE_INLINE double geometric(std::uint64_t x, double log1p_neg_p) {
-  return detail::ceil_positive(detail::div_rn(detail::log_f64(uniform_open_double(x)), log1p_neg_p));
+  const double v = detail::ceil_positive(detail::div_rn(detail::log_f64(uniform_open_double(x)), log1p_neg_p));
+  return detail::select(v < 1.0, 1.0, v);
 }
 
 /// Bernoulli(p) from a 32-bit word: w < p 2^32 (exact comparison; resolution 2^-32).
