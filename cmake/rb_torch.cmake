@@ -53,3 +53,13 @@ if(RB_CUDA)
   rb_cuda_target(rb_torch)
   target_link_libraries(rb_torch PRIVATE CUDA::cudart)
 endif()
+
+# pip's torch finds its CUDA libraries (NCCL, cuDNN, ...) in site-packages/nvidia/*/lib through an
+# $ORIGIN RPATH; the linker resolving libtorch_cuda's own dependencies for an executable may
+# instead meet the CUDA toolkit's older copies (an NCCL without the symbols torch needs). Point it
+# at torch's.
+file(GLOB rb_torch_nvidia_lib_dirs LIST_DIRECTORIES true "${TORCH_INSTALL_PREFIX}/../nvidia/*/lib")
+if(rb_torch_nvidia_lib_dirs)
+  list(JOIN rb_torch_nvidia_lib_dirs ":" rb_torch_nvidia_lib_path)
+  target_link_options(rb_torch INTERFACE "LINKER:-rpath-link,${rb_torch_nvidia_lib_path}")
+endif()
