@@ -13,6 +13,7 @@
 #include <ATen/native/Resize.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/library.h>
+#include <torch/version.h>
 
 #include "fill.hpp"
 #include "generator_impl.hpp"
@@ -593,36 +594,57 @@ const std::vector<std::pair<std::string, std::string>>& fallback_ops() {
   static const std::string fused_attention =
       "fused attention: the kernel draws its dropout mask itself, from torch's generator (which "
       "holds the block's installed state)";
+  static const std::string no_dropout_attention =
+      "fused attention without dropout: tagged seeded, draws nothing";
   static const std::string library_rnn =
       "cuDNN / MIOpen RNN: the library keeps a dropout state that torch seeds from its generator";
   static const std::string mps = "MPS only: rb's kernels fill CPU and CUDA tensors";
-  static const std::vector<std::pair<std::string, std::string>> ops = {
-      {"_cudnn_attention_forward", fused_attention},
-      {"_cudnn_attention_backward", fused_attention},
-      {"_efficient_attention_forward", fused_attention},
-      {"_fill_mem_eff_dropout_mask_", fused_attention},
-      {"_flash_attention_forward", fused_attention},
-      {"_flash_attention_forward.quantized", fused_attention},
-      {"_scaled_dot_product_cudnn_attention", fused_attention},
-      {"_scaled_dot_product_cudnn_attention_backward", fused_attention},
-      {"_scaled_dot_product_efficient_attention", fused_attention},
-      {"_scaled_dot_product_efficient_attention_backward", fused_attention},
-      {"_scaled_dot_product_flash_attention", fused_attention},
-      {"_scaled_dot_product_flash_attention.quantized", fused_attention},
-      {"_scaled_dot_product_flash_attention_for_cpu", fused_attention},
-      {"_triton_scaled_dot_attention", fused_attention},
-      {"_fused_sdp_choice", "chooses an attention kernel; draws nothing"},
-      {"_cudnn_init_dropout_state", library_rnn},
-      {"_cudnn_rnn", library_rnn},
-      {"miopen_rnn", library_rnn},
-      {"_lstm_mps", mps},
-      {"_scaled_dot_product_attention_math_for_mps", mps},
-      {"_nested_tensor_softmax_with_shape", "a softmax of nested tensors: tagged seeded, draws nothing"},
-      {"poisson", "not covered (rejection sampling has no fixed advance): torch's generator"},
-      {"binomial", "not covered (rejection sampling has no fixed advance): torch's generator"},
-      {"_standard_gamma", "not covered (rejection sampling has no fixed advance): torch's generator"},
-      {"_sample_dirichlet", "not covered (rejection sampling has no fixed advance): torch's generator"},
+  // Each op with the first torch minor version (2.x) that has it, within rb's supported window:
+  // the list holds the random ops of the torch rb is built against, no more, no fewer.
+  struct Listed {
+    const char* name;
+    const std::string* reason;
+    int since_minor;
   };
+  static const std::string rejection = "not covered (rejection sampling has no fixed advance): torch's generator";
+  static const std::string chooses = "chooses an attention kernel; draws nothing";
+  static const std::string nested = "a softmax of nested tensors: tagged seeded, draws nothing";
+  static const Listed all[] = {
+      {"_cudnn_attention_forward", &fused_attention, 11},
+      {"_cudnn_attention_backward", &fused_attention, 11},
+      {"_cudnn_attention_forward_no_dropout_inplace", &no_dropout_attention, 15},
+      {"_efficient_attention_forward", &fused_attention, 11},
+      {"_fill_mem_eff_dropout_mask_", &fused_attention, 11},
+      {"_flash_attention_forward", &fused_attention, 11},
+      {"_flash_attention_forward.quantized", &fused_attention, 11},
+      {"_flash_attention_forward_no_dropout_inplace", &no_dropout_attention, 12},
+      {"_scaled_dot_product_cudnn_attention", &fused_attention, 11},
+      {"_scaled_dot_product_cudnn_attention_backward", &fused_attention, 11},
+      {"_scaled_dot_product_efficient_attention", &fused_attention, 11},
+      {"_scaled_dot_product_efficient_attention_backward", &fused_attention, 11},
+      {"_scaled_dot_product_flash_attention", &fused_attention, 11},
+      {"_scaled_dot_product_flash_attention.quantized", &fused_attention, 11},
+      {"_scaled_dot_product_flash_attention_for_cpu", &fused_attention, 11},
+      {"_triton_scaled_dot_attention", &fused_attention, 11},
+      {"_fused_sdp_choice", &chooses, 11},
+      {"_cudnn_init_dropout_state", &library_rnn, 11},
+      {"_cudnn_rnn", &library_rnn, 11},
+      {"miopen_rnn", &library_rnn, 11},
+      {"_lstm_mps", &mps, 11},
+      {"_scaled_dot_product_attention_math_for_mps", &mps, 11},
+      {"_nested_tensor_softmax_with_shape", &nested, 11},
+      {"poisson", &rejection, 11},
+      {"binomial", &rejection, 11},
+      {"_standard_gamma", &rejection, 11},
+      {"_sample_dirichlet", &rejection, 11},
+  };
+  static const std::vector<std::pair<std::string, std::string>> ops = [] {
+    std::vector<std::pair<std::string, std::string>> present;
+    for (const Listed& op : all) {
+      if (TORCH_VERSION_MINOR >= op.since_minor) present.emplace_back(op.name, *op.reason);
+    }
+    return present;
+  }();
   return ops;
 }
 
