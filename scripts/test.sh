@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, and runs every test of rb (CTest suites,
-# golden tables, the consumer project, the ThreadSanitizer build and the Python tests).
+# golden tables, the consumer project, the ThreadSanitizer build and the Python tests) against the
+# installed torch, then the CPU suites and the Python tests against the torch at the other end of
+# rb's supported window, in a virtual environment of its own (scripts/test_other_torch.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
@@ -21,7 +23,8 @@ for t in "${tsan_tests[@]}"; do
 done
 
 echo "== Python package (rblock, reproducible_block): pip install, then pytest =="
-PIP_ROOT_USER_ACTION=ignore $python -m pip install -q --disable-pip-version-check --no-build-isolation .
+PIP_ROOT_USER_ACTION=ignore $python -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps .
 $python -m pytest -q tests/python
 
+bash scripts/test_other_torch.sh
 echo "rb: every test passed in $((SECONDS - start)) s"
