@@ -83,7 +83,6 @@ void close_frame(std::uint64_t id) noexcept {
       break;
     }
   }
-  detail::apply_routing(active_engine(ts));
 }
 
 }  // namespace
@@ -96,12 +95,12 @@ void set_seed(std::uint64_t initial_seed) {
                 ": set the seed once, at the start of the program, outside every block.");
   }
   detail::check_not_capturing("call rb::set_seed");
-  detail::install_torch_state(derive_key(initial_seed, 0));
+  detail::install_torch_state(derive_key(initial_seed, 0), ts.default_engine);
   g_initial_seed.store(initial_seed, std::memory_order_relaxed);
   g_generation.fetch_add(1, std::memory_order_acq_rel);
   g_seeded.store(true, std::memory_order_release);
   sync_root(ts);
-  detail::apply_routing(active_engine(ts));
+  detail::enable_routing();
 }
 
 std::uint64_t initial_seed() { return seeded_initial_seed("rb::initial_seed() called"); }
@@ -109,8 +108,9 @@ std::uint64_t initial_seed() { return seeded_initial_seed("rb::initial_seed() ca
 void reset_to_reference_state() {
   const std::uint64_t seed = seeded_initial_seed("rb::reset_to_reference_state() called");
   detail::check_not_capturing("reset to the reference state");
-  detail::install_torch_state(derive_key(seed, 0));
   ThreadState& ts = thread_state();
+  detail::install_torch_state(derive_key(seed, 0), active_engine(ts));
+  detail::enable_routing();
   sync_root(ts);
   ts.root_position = 0;
 }
@@ -118,7 +118,8 @@ void reset_to_reference_state() {
 void set_default_engine(Engine engine) {
   ThreadState& ts = thread_state();
   ts.default_engine = engine;
-  if (ts.frames.empty()) detail::apply_routing(engine);
+  detail::enable_routing();
+  if (ts.frames.empty()) detail::remark_cpu_state(engine);
 }
 
 Engine default_engine() { return thread_state().default_engine; }
@@ -166,7 +167,7 @@ WorkerBlock::WorkerBlock(const BlockContext& context, std::uint32_t worker) {
   frame.substream = worker + 1;
   frame.installs = false;
   ts.frames.push_back(std::move(frame));
-  detail::apply_routing(context.engine);
+  detail::enable_routing();
   frame_id_ = ts.frames.back().id;
 }
 
@@ -211,9 +212,9 @@ std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engin
   frame.on_exit = on_exit;
   frame.engine = engine;
   if (on_exit == OnExit::restore) frame.saved = snapshot_torch_state();
-  install_torch_state(frame.key);
+  install_torch_state(frame.key, engine);
   ts.frames.push_back(std::move(frame));
-  apply_routing(engine);
+  enable_routing();
   return ts.frames.back().id;
 }
 
@@ -234,12 +235,19 @@ void exit_block(std::uint64_t frame_id) {
   }
   Frame& top = ts.frames.back();
   if (top.installs) check_not_capturing("leave a block");
+  const bool installs = top.installs;
   if (top.saved) restore_torch_state(*top.saved);
   ts.frames.pop_back();
-  apply_routing(active_engine(ts));
+  // torch's state goes on (or is back), marked for the engine that is active again.
+  if (installs) remark_cpu_state(active_engine(ts));
 }
 
 std::size_t block_depth() noexcept { return thread_state().frames.size(); }
+
+bool in_worker_block() noexcept {
+  const ThreadState& ts = thread_state();
+  return !ts.frames.empty() && !ts.frames.back().installs;
+}
 
 Engine active_engine() noexcept { return rb::active_engine(thread_state()); }
 

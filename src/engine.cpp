@@ -1,27 +1,104 @@
-// Engine::philox: routing generator-less random ops of one thread to rb's stream.
+// Engine::philox: generator-less random ops that draw rb's counter-based streams, keyed by draws
+// of torch's CPU generator, so that torch's RNG-state protocols act on them.
 #include "engine.hpp"
 
+#include <mutex>
+
+#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/DispatchKey.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
 
 namespace rb::detail {
 
-// Note [Philox engine routing]
+// Note [Philox engine streams]
 // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-// torch offers no way to replace its default CPU or CUDA generator object: its kernels
-// static_cast it to CPUGeneratorImpl / CUDAGeneratorImpl. The dispatcher, though, lets a thread
-// add a dispatch key to every op it calls (the thread-local "included" set). Inside a philox-engine
-// block rb includes DispatchKey::CustomRNGKeyId: random ops rb covers reach rb's kernels at that
-// key, which draw from the block's rb stream; every other op falls through to torch's kernels
-// (see src/ops.cpp). The set is thread-local; torch copies it into the tasks of at::launch and
-// autograd's device threads, but not the block stack, so rb's kernels draw only when the calling
-// thread's own innermost block (or default engine) is philox, and run torch's kernel otherwise
-// (use_rb in src/ops.cpp). at::parallel_for's workers never see a random op: rb's kernels claim
-// their stream positions before any work is split.
+// torch offers no way to replace its default CPU or CUDA generator object (its kernels
+// static_cast it to CPUGeneratorImpl / CUDAGeneratorImpl), but the dispatcher lets a thread add a
+// dispatch key to every op it calls. On every thread that seeds rb or enters a block, rb includes
+// DispatchKey::CustomRNGKeyId: the random ops rb covers reach rb's kernels (src/ops.cpp), every
+// other op falls through to torch's. torch copies the thread's dispatch keys into the tasks of
+// at::launch and autograd's device threads, so a CUDA backward pass sees them too.
+//
+// A philox-engine op keeps no position of its own outside torch's state. It draws one 64-bit
+// ticket t from torch's default CPU generator (random64(), under the generator's mutex) and fills
+// its output from the stream of key t: element i from philox((i / 4, 0, rb_stream, 0), t) per
+// Note [Element mapping], whatever the device of the tensor. So:
+// - inside a block, the tickets follow the Mersenne Twister state the block installed from its
+//   key: the same sequence of ops gives the same bits on every run, on the CPU and on any GPU (a
+//   CUDA op takes its ticket from the CPU generator too);
+// - whatever saves, sets or restores torch's CPU generator state acts on philox-engine draws as on
+//   torch's own: torch.manual_seed, get_rng_state / set_rng_state, torch.random.fork_rng,
+//   activation checkpointing's preserve_rng_state (which restores the CPU state around the
+//   recompute, also of a CUDA checkpoint) and DataLoader's per-worker torch.manual_seed;
+// - entering a block stays O(1), and a block's numbers do not depend on what ran before it.
+// Two ops share a stream only if they draw the same ticket: probability 2^-64 per pair.
+//
+// Which engine an op draws with is part of the generator state too (Note [Engine mark]), so a
+// recompute restored by activation checkpointing draws with the engine of the forward pass even
+// when backward() runs outside the block. A WorkerBlock keeps its own sub-stream (c3 = worker + 1
+// of the block's rb stream, in order), since torch's CPU generator is shared by all threads.
+// make_generator and rb::reserve read their own positions, as torch's explicit generators do.
 
-void apply_routing(Engine engine) noexcept {
-  c10::impl::tls_set_dispatch_key_included(c10::DispatchKey::CustomRNGKeyId,
-                                           engine == Engine::philox);
+// Note [Engine mark]
+// ~~~~~~~~~~~~~~~~~~
+// When rb installs a block into torch's CPU generator it sets the state's `seed` field (what
+// torch.initial_seed() reports, saved and restored with the state by get_rng_state /
+// set_rng_state) to lo | mark << 32, with lo the low word of the block's key and
+// mark = word 0 of philox((lo, engine, 0xfffffff0, 0), key 0) | 1 (engine 0 torch, 1 philox;
+// c2 = 0xfffffff0 is the engine-mark domain of Note [Counter layout]; the | 1 keeps every seed
+// below 2^32 unmarked). Leaving a block, rb re-marks the state for the engine that is active again;
+// torch.manual_seed(s) and any state not installed by rb carry no mark (a 64-bit seed passes for
+// a mark with probability 2^-31), and then the calling thread's engine decides. A marked state
+// decides by itself: a checkpoint's recompute restores the forward's state, mark included.
+
+namespace {
+
+constexpr std::uint32_t kEngineMarkDomain = 0xfffffff0u;  // See Note [Counter layout]
+
+std::uint32_t mark_word(std::uint32_t lo, Engine engine) {
+  const Counter c{{lo, engine == Engine::philox ? 1u : 0u, kEngineMarkDomain, 0u}};
+  return philox(c, Key{{0u, 0u}}).v[0] | 1u;
+}
+
+at::CPUGeneratorImpl* cpu_impl(const at::Generator& gen) {
+  return at::check_generator<at::CPUGeneratorImpl>(gen);
+}
+
+}  // namespace
+
+void enable_routing() noexcept {
+  c10::impl::tls_set_dispatch_key_included(c10::DispatchKey::CustomRNGKeyId, true);
+}
+
+std::uint64_t engine_mark(std::uint32_t low, Engine engine) { return join64(low, mark_word(low, engine)); }
+
+std::optional<Engine> marked_engine(std::uint64_t seed) {
+  for (Engine engine : {Engine::torch, Engine::philox}) {
+    if (hi32(seed) == mark_word(lo32(seed), engine)) return engine;
+  }
+  return std::nullopt;
+}
+
+Engine op_engine() {
+  if (in_worker_block()) return active_engine();
+  std::uint64_t seed;
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    seed = gen.current_seed();
+  }
+  return marked_engine(seed).value_or(active_engine());
+}
+
+Stream claim_op_stream(std::uint64_t n_counters) {
+  if (in_worker_block()) return take_active_stream(n_counters);
+  std::uint64_t ticket;
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    ticket = cpu_impl(gen)->random64();
+  }
+  return make_stream(make_key(ticket), Domain::rb_stream);
 }
 
 }  // namespace rb::detail

@@ -15,6 +15,7 @@
 #include <torch/library.h>
 #include <torch/version.h>
 
+#include "engine.hpp"
 #include "fill.hpp"
 #include "generator_impl.hpp"
 #include "ops.hpp"
@@ -52,16 +53,16 @@ bool is_supported(at::ScalarType t) {
 enum class Fills { floating, supported };
 
 /// Whether rb draws this call into `t`. With rb's generator: always (wrong devices and dtypes then
-/// get rb's clear errors). Without a generator: only on a thread whose own innermost block (or
-/// default engine) is philox, for a CPU or CUDA tensor of a dtype rb fills; every other call runs
-/// torch's kernel on torch's generator: a meta or complex tensor, and a thread that inherited the
-/// routing key with torch's thread-local state (at::launch tasks, autograd's device threads) but
-/// not the block. A torch generator always leaves the op to torch.
+/// get rb's clear errors). Without a generator: for a CPU or CUDA tensor of a dtype rb fills, when
+/// the op's engine is philox (op_engine: the engine marked in torch's CPU generator state, else the
+/// calling thread's; Note [Philox engine streams]); every other call runs torch's kernel on torch's
+/// generator, a meta or complex tensor included. A torch generator always leaves the op to torch.
 bool use_rb(const OptGen& gen, const Tensor& t, Fills fills) {
   if (gen.has_value() && gen->defined()) return rb_generator_impl(*gen) != nullptr;
-  if (!c10::impl::tls_is_dispatch_key_included(kKey) || active_engine() != Engine::philox) return false;
+  if (!c10::impl::tls_is_dispatch_key_included(kKey)) return false;
   if (!t.is_cpu() && !t.is_cuda()) return false;
-  return fills == Fills::floating ? is_floating(t.scalar_type()) : is_supported(t.scalar_type());
+  if (!(fills == Fills::floating ? is_floating(t.scalar_type()) : is_supported(t.scalar_type()))) return false;
+  return op_engine() == Engine::philox;
 }
 
 void check_device(const OptGen& gen, const Tensor& t, const char* op) {
@@ -80,9 +81,9 @@ void check_device(const OptGen& gen, const Tensor& t, const char* op) {
   }
 }
 
-/// Claims `counters` Philox outputs for this call: from rb's generator, or from the calling
-/// thread's active block stream (philox engine). Refused during CUDA graph capture, which would
-/// bake one stream position into every replay.
+/// Claims `counters` Philox outputs for this call: from rb's generator, or a philox-engine op's
+/// own stream (claim_op_stream). Refused during CUDA graph capture, which would bake one stream
+/// position into every replay.
 Stream claim(const OptGen& gen, const Tensor& t, std::uint64_t counters, const char* op) {
   check_device(gen, t, op);
   if (t.is_cuda()) check_not_capturing((std::string("draw ") + op + " from an rb stream").c_str());
@@ -91,7 +92,7 @@ Stream claim(const OptGen& gen, const Tensor& t, std::uint64_t counters, const c
     std::lock_guard<std::mutex> lock(impl->mutex_);
     return impl->take(counters);
   }
-  return take_active_stream(counters);
+  return claim_op_stream(counters);
 }
 
 /// The largest finite value of a floating dtype.

@@ -12,6 +12,7 @@
 #include <c10/cuda/CUDAGraphsC10Utils.h>
 #endif
 
+#include "engine.hpp"
 #include "fill.hpp"
 #include "rb/block.hpp"
 #include "rb/detail/mt_state.hpp"
@@ -58,7 +59,7 @@ void check_not_capturing(const char* action) {
 #endif
 }
 
-void install_torch_state(Key key) {
+void install_torch_state(Key key, Engine engine) {
   // CUDA first: it is the only part torch may refuse (during a capture, which the caller has
   // ruled out), so a refusal leaves the CPU generator untouched.
   const int devices = cuda_device_count();
@@ -73,24 +74,39 @@ void install_torch_state(Key key) {
 
   // A scratch engine per thread: at::mt19937's constructor seeds itself (624 multiplications),
   // which set_data then overwrites; constructing it once keeps block entry O(1) and cheap.
-  thread_local at::mt19937 engine;
+  thread_local at::mt19937 mt;
   at::mt19937_data_pod pod;
-  pod.seed_ = key_value(key);  // what torch::initial_seed() reports inside the block
+  pod.seed_ = engine_mark(key.v[0], engine);  // what torch::initial_seed() reports; Note [Engine mark]
   pod.seeded_ = true;
   pod.left_ = 1;  // no word used yet: the first draw twists the state
   pod.next_ = 0;
   // mt_state(key, Domain::torch_cpu), with the vectorized Philox of rb's CPU kernels.
   philox_words(make_stream(key, Domain::torch_cpu), 0, kMtStateWords / 4, pod.state_.data());
   pod.state_[0] |= 0x80000000u;  // See Note [Full Mersenne Twister state]
-  engine.set_data(pod);
+  mt.set_data(pod);
 
   at::Generator gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
   at::CPUGeneratorImpl* impl = cpu_generator_impl(gen);
-  impl->set_engine(engine);
+  impl->set_engine(mt);
   // set_engine keeps the cached Box-Muller samples; a block starts without them.
   impl->set_next_float_normal_sample(std::nullopt);
   impl->set_next_double_normal_sample(std::nullopt);
+}
+
+void remark_cpu_state(Engine engine) {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  at::CPUGeneratorImpl* impl = cpu_generator_impl(gen);
+  const std::uint64_t seed = impl->current_seed();
+  const std::optional<Engine> marked = marked_engine(seed);
+  if (!marked || *marked == engine) return;  // unmarked states follow the thread's engine
+  const std::uint64_t mark = engine_mark(lo32(seed), engine);
+  at::mt19937 mt = impl->engine();
+  at::mt19937_data_pod pod = mt.data();
+  pod.seed_ = mark;
+  mt.set_data(pod);
+  impl->set_engine(mt);  // keeps the cached normal samples: the numbers do not change
 }
 
 TorchSnapshot snapshot_torch_state() {

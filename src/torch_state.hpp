@@ -8,6 +8,7 @@
 #include <ATen/core/MT19937RNGEngine.h>
 #include <c10/util/SmallVector.h>
 
+#include "rb/block.hpp"
 #include "rb/stream.hpp"
 
 namespace rb::detail {
@@ -32,9 +33,14 @@ struct TorchSnapshot {
 void check_not_capturing(const char* action);
 
 /// Installs the block with key `key` into torch's default generators: the CPU generator gets the
-/// full Mersenne Twister state of the torch_cpu domain (normal caches cleared), every CUDA device's
-/// generator the seed of the torch_cuda domain at offset 0. See Note [Full Mersenne Twister state].
-void install_torch_state(Key key);
+/// full Mersenne Twister state of the torch_cpu domain (normal caches cleared; its seed field marks
+/// `engine`, Note [Engine mark]), every CUDA device's generator the seed of the torch_cuda domain
+/// at offset 0. See Note [Full Mersenne Twister state].
+void install_torch_state(Key key, Engine engine);
+
+/// Marks the CPU generator's current state for `engine` if it carries another engine's mark,
+/// leaving its numbers as they are (an unmarked state stays unmarked). See Note [Engine mark].
+void remark_cpu_state(Engine engine);
 
 /// The current state of torch's default generators.
 TorchSnapshot snapshot_torch_state();

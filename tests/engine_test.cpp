@@ -1,17 +1,22 @@
-// Engine::philox: generator-less random ops inside a block draw from its rb stream; routing is
-// per thread, nests, survives exceptions; every random op of torch is covered or listed.
+// Engine::philox: generator-less random ops draw streams keyed by tickets of torch's CPU generator,
+// with the engine marked in its state; engines nest and survive exceptions; every random op of
+// torch is covered or listed.
 #include <map>
 #include <set>
 #include <sstream>
 #include <future>
+#include <mutex>
+#include <optional>
 #include <thread>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "engine.hpp"
 #include "fill.hpp"
 #include "ops.hpp"
 #include "rb/generator.hpp"
@@ -26,6 +31,26 @@ using test::same_bits;
 
 bool routed() { return c10::impl::tls_is_dispatch_key_included(c10::DispatchKey::CustomRNGKeyId); }
 
+/// The engine marked in torch's CPU generator state (Note [Engine mark]), if any.
+std::optional<Engine> cpu_mark() { return detail::marked_engine(at::detail::getDefaultCPUGenerator().current_seed()); }
+
+/// A copy of torch's default CPU generator, to predict what comes next.
+at::Generator cpu_copy() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.clone();
+}
+
+/// What a philox-engine rand(n) (float32) draws from a CPU generator: one ticket t, then element
+/// i is word i % 4 of philox((i / 4, 0, rb_stream, 0), t). See Note [Philox engine streams].
+torch::Tensor philox_rand(at::Generator& cpu, int n) {
+  const std::uint64_t ticket = at::check_generator<at::CPUGeneratorImpl>(cpu)->random64();
+  const Stream s = make_stream(make_key(ticket), Domain::rb_stream);
+  auto out = torch::empty({n});
+  for (int i = 0; i < n; ++i) out[i] = uniform_float(s.draw(static_cast<std::uint64_t>(i / 4)).v[i % 4]);
+  return out;
+}
+
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -35,32 +60,64 @@ class EngineTest : public ::testing::Test {
   void TearDown() override {
     rb::set_default_engine(Engine::torch);
     EXPECT_EQ(detail::block_depth(), 0u);
-    EXPECT_FALSE(routed());
+    EXPECT_EQ(cpu_mark(), Engine::torch);
   }
 };
 
-TEST_F(EngineTest, FirstDrawsOfAPhiloxBlockAreThoseOfItsGenerator) {
-  torch::Tensor inside;
+TEST_F(EngineTest, EachPhiloxOpDrawsATicketFromTorchsCpuGenerator) {
+  torch::Tensor first, second;
+  at::Generator predicted;
   {
     Block b(5, OnExit::keep, Engine::philox);
     EXPECT_TRUE(routed());
-    inside = torch::cat({torch::rand({100}), torch::randn({50}), torch::randint(0, 7, {30}).to(torch::kFloat)});
+    EXPECT_EQ(cpu_mark(), Engine::philox);
+    predicted = cpu_copy();
+    first = torch::rand({100});
+    second = torch::rand({37});
+    EXPECT_TRUE(same_bits(first, philox_rand(predicted, 100)));
+    EXPECT_TRUE(same_bits(second, philox_rand(predicted, 37)));
+    // ... and torch's CPU generator is exactly where two tickets leave it.
+    EXPECT_TRUE(same_bits(test::cpu_state(), predicted.get_state()));
   }
-  EXPECT_FALSE(routed());
-  auto g = make_generator(5);
-  const auto expected = torch::cat({torch::rand({100}, g), torch::randn({50}, g),
-                                    torch::randint(0, 7, {30}, g).to(torch::kFloat)});
-  EXPECT_TRUE(same_bits(inside, expected));
 }
 
-TEST_F(EngineTest, PhiloxBlockZeroIsItsGeneratorFromTheStart) {
-  torch::rand({3});  // draws outside blocks (torch engine) do not move block 0's rb stream
+TEST_F(EngineTest, RoutingStaysOnAndTheMarkPicksTheEngine) {
+  EXPECT_TRUE(routed());  // set_seed turned it on, for good
+  EXPECT_EQ(cpu_mark(), Engine::torch);
+  {
+    Block b(6, OnExit::keep, Engine::philox);
+    EXPECT_EQ(cpu_mark(), Engine::philox);
+    {
+      Block inner(7, OnExit::keep, Engine::torch);
+      EXPECT_EQ(cpu_mark(), Engine::torch);
+    }
+    EXPECT_EQ(cpu_mark(), Engine::philox);  // keep: the inner block's state goes on, re-marked
+  }
+  EXPECT_EQ(cpu_mark(), Engine::torch);
+  EXPECT_TRUE(routed());
+}
+
+TEST_F(EngineTest, TheMarkIsTheInitialSeedTorchReports) {
+  Block b(8, OnExit::keep, Engine::philox);
+  const std::uint64_t seed = at::detail::getDefaultCPUGenerator().current_seed();
+  EXPECT_EQ(seed, detail::engine_mark(derive_key(77, 8).v[0], Engine::philox));
+  EXPECT_NE(detail::engine_mark(1, Engine::torch), detail::engine_mark(1, Engine::philox));
+  for (std::uint64_t small : {0ull, 1ull, 42ull, 0xffffffffull}) {  // manual_seed(small) is never marked
+    EXPECT_FALSE(detail::marked_engine(small).has_value()) << small;
+  }
+}
+
+TEST_F(EngineTest, PhiloxBlockZeroDrawsWhatSetSeedLeaves) {
+  rb::set_default_engine(Engine::philox);
+  rb::set_seed(77);
+  const auto after_seed = torch::rand({33});
+  torch::rand({3});
   torch::Tensor inside;
   {
     Block b(0, OnExit::keep, Engine::philox);
-    inside = torch::randn({33});
+    inside = torch::rand({33});
   }
-  EXPECT_TRUE(same_bits(inside, torch::randn({33}, make_generator(0))));
+  EXPECT_TRUE(same_bits(after_seed, inside));
 }
 
 TEST_F(EngineTest, NativeDropoutComputesWhatCompositeDropoutComputes) {
@@ -101,50 +158,59 @@ TEST_F(EngineTest, AnExplicitTorchGeneratorWins) {
 }
 
 TEST_F(EngineTest, EnginesSwitchInNestedBlocks) {
-  torch::Tensor outer_first, inner_torch, outer_second;
-  {
-    Block outer(8, OnExit::keep, Engine::philox);
-    outer_first = torch::rand({10});
+  auto run = [] {
+    torch::Tensor outer_first, inner_torch, outer_second;
     {
-      Block inner(9, OnExit::keep, Engine::torch);
-      EXPECT_FALSE(routed());
-      inner_torch = torch::rand({10});
+      Block outer(8, OnExit::keep, Engine::philox);
+      outer_first = torch::rand({10});
+      {
+        Block inner(9, OnExit::keep, Engine::torch);
+        inner_torch = torch::rand({10});
+      }
+      at::Generator predicted = cpu_copy();
+      outer_second = torch::rand({10});
+      EXPECT_TRUE(same_bits(outer_second, philox_rand(predicted, 10)));  // philox again
     }
-    EXPECT_TRUE(routed());
-    outer_second = torch::rand({10});
-  }
-  auto g = make_generator(8);
-  EXPECT_TRUE(same_bits(outer_first, torch::rand({10}, g)));
-  EXPECT_TRUE(same_bits(outer_second, torch::rand({10}, g)));  // the outer stream went on
-  Block again(9, OnExit::keep, Engine::torch);
-  EXPECT_TRUE(same_bits(inner_torch, torch::rand({10})));
+    return std::make_tuple(outer_first, inner_torch, outer_second);
+  };
+  const auto [outer_first, inner_torch, outer_second] = run();
+  const auto [again_first, again_inner, again_second] = run();
+  EXPECT_TRUE(same_bits(outer_first, again_first));
+  EXPECT_TRUE(same_bits(outer_second, again_second));
+  Block torch_block(9, OnExit::keep, Engine::torch);
+  EXPECT_TRUE(same_bits(inner_torch, torch::rand({10})));  // torch's own kernel
 }
 
-TEST_F(EngineTest, AnExceptionLeavesTheDispatchStateClean) {
+TEST_F(EngineTest, AnExceptionLeavesTheStateMarkedForTheOuterEngine) {
   try {
     Block b(10, OnExit::restore, Engine::philox);
     torch::rand({3});
     throw std::runtime_error("boom");
   } catch (const std::runtime_error&) {
   }
-  EXPECT_FALSE(routed());
   EXPECT_EQ(detail::block_depth(), 0u);
+  EXPECT_EQ(cpu_mark(), Engine::torch);
 }
 
-TEST_F(EngineTest, RoutingNeverLeaksIntoOtherThreads) {
+TEST_F(EngineTest, AThreadThatNeverSeededRbDrawsWithTorchsKernels) {
   Block b(11, OnExit::keep, Engine::philox);
   bool other_routed = true;
+  torch::Tensor other, expected;
   std::thread([&] {
     other_routed = routed();
-    torch::rand({1000});  // torch's generator: must not touch this thread's block stream
+    at::Generator predicted = cpu_copy();
+    other = torch::rand({1000});
+    expected = torch::rand({1000}, predicted);  // torch's kernel on the same state
   }).join();
   EXPECT_FALSE(other_routed);
-  EXPECT_TRUE(same_bits(torch::rand({10}), torch::rand({10}, make_generator(11))));
+  EXPECT_TRUE(same_bits(other, expected));
 }
 
-TEST_F(EngineTest, InheritedRoutingWithoutTheBlockFallsBackToTorch) {
-  // at::launch copies the thread-local dispatch keys (the routing) to its worker, not the block.
+TEST_F(EngineTest, TasksThatInheritTheRoutingDrawPhiloxFromTheSharedState) {
+  // at::launch copies the thread-local dispatch keys to its worker, as autograd's device threads
+  // do: the worker's ops draw their tickets from torch's CPU generator like the caller's.
   Block b(15, OnExit::keep, Engine::philox);
+  at::Generator predicted = cpu_copy();
   torch::Tensor launched;
   std::promise<void> done;
   at::launch([&] {
@@ -152,17 +218,18 @@ TEST_F(EngineTest, InheritedRoutingWithoutTheBlockFallsBackToTorch) {
     done.set_value();
   });
   done.get_future().wait();
-  EXPECT_FALSE(torch::equal(launched, torch::rand({4}, make_generator(0))));  // not block 0's stream
-  EXPECT_TRUE(same_bits(torch::rand({4}), torch::rand({4}, make_generator(15))));  // ours untouched
+  EXPECT_TRUE(same_bits(launched, philox_rand(predicted, 4)));
 }
 
 TEST_F(EngineTest, OpsRbCannotFillFallBackToTorchInsideAPhiloxBlock) {
   Block b(16, OnExit::keep, Engine::philox);
+  const auto before = test::cpu_state();
   EXPECT_NO_THROW(torch::empty({8}, torch::TensorOptions().device(torch::kMeta)).normal_());  // meta init
-  EXPECT_NO_THROW(torch::randn({8}, torch::kComplexFloat));
+  EXPECT_TRUE(same_bits(test::cpu_state(), before));  // draws nothing
+  at::Generator predicted = cpu_copy();
+  const auto complex = torch::randn({8}, torch::kComplexFloat);
+  EXPECT_TRUE(same_bits(complex, torch::randn({8}, predicted, torch::kComplexFloat)));  // torch's kernel
   EXPECT_NO_THROW(torch::empty({8}, torch::kComplexDouble).uniform_());
-  // ... and rb's stream did not move.
-  EXPECT_TRUE(same_bits(torch::rand({4}), torch::rand({4}, make_generator(16))));
 }
 
 TEST_F(EngineTest, IntraOpThreadsDoNotChangeResults) {
@@ -178,29 +245,27 @@ TEST_F(EngineTest, IntraOpThreadsDoNotChangeResults) {
   EXPECT_TRUE(same_bits(one, four));
 }
 
-TEST_F(EngineTest, DefaultEnginePhiloxRoutesOutsideBlocksToBlockZero) {
+TEST_F(EngineTest, DefaultEnginePhiloxAppliesOutsideBlocksAndToBlocks) {
   rb::set_default_engine(Engine::philox);
   EXPECT_EQ(rb::default_engine(), Engine::philox);
-  EXPECT_TRUE(routed());
-  rb::set_seed(77);  // restarts block 0's stream
-  const auto a = torch::rand({20});
+  EXPECT_EQ(cpu_mark(), Engine::philox);  // outside blocks the state is re-marked
+  at::Generator predicted = cpu_copy();
+  EXPECT_TRUE(same_bits(torch::rand({20}), philox_rand(predicted, 20)));
   {
     Block b(3);  // the default engine applies to blocks too
-    EXPECT_TRUE(routed());
-    EXPECT_TRUE(same_bits(torch::rand({5}), torch::rand({5}, make_generator(3))));
+    EXPECT_EQ(cpu_mark(), Engine::philox);
   }
-  const auto b = torch::rand({20});
   rb::set_default_engine(Engine::torch);
-  EXPECT_FALSE(routed());
-  auto g = make_generator(0);
-  EXPECT_TRUE(same_bits(a, torch::rand({20}, g)));
-  EXPECT_TRUE(same_bits(b, torch::rand({20}, g)));
+  EXPECT_EQ(cpu_mark(), Engine::torch);
+  predicted = cpu_copy();
+  EXPECT_TRUE(same_bits(torch::rand({20}), torch::rand({20}, predicted)));
 }
 
 TEST_F(EngineTest, WorkerBlocksDrawTheirOwnSubStream) {
   Block b(13, OnExit::keep, Engine::philox);
   const BlockContext ctx = current_context();
   EXPECT_EQ(ctx.block_seed, 13u);
+  const auto before = test::cpu_state();
   std::vector<torch::Tensor> got(3);
   std::vector<std::thread> workers;
   for (std::uint32_t w = 0; w < 3; ++w) {
@@ -217,8 +282,7 @@ TEST_F(EngineTest, WorkerBlocksDrawTheirOwnSubStream) {
     }
   }
   EXPECT_FALSE(torch::equal(got[0], got[1]));
-  // The block's own thread still starts at its own stream's beginning.
-  EXPECT_TRUE(same_bits(torch::rand({8}), torch::rand({8}, make_generator(13))));
+  EXPECT_TRUE(same_bits(test::cpu_state(), before));  // workers left torch's generator alone
 }
 
 /// A small model's initialisation, a training forward pass with dropout and a data order, all in

@@ -175,6 +175,8 @@ std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engin
 void exit_block(std::uint64_t frame_id);
 /// The calling thread's block depth (0 outside blocks).
 std::size_t block_depth() noexcept;
+/// Whether the calling thread's innermost block is a WorkerBlock.
+bool in_worker_block() noexcept;
 
 }  // namespace detail
 
