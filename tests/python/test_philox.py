@@ -61,11 +61,17 @@ def test_generator_before_set_seed_says_what_to_do():
     assert "set_seed" in out
 
 
-def test_philox_block_draws_its_generator(seeded):
+def test_philox_block_draws_neither_torchs_numbers_nor_its_generators(seeded):
+    # Each philox-engine op draws from a stream keyed by a ticket of torch's CPU generator (Note
+    # [Philox engine streams]); rblock.generator(5) is the explicit stream of block 5.
     with rblock.block(5, engine="philox"):
         inside = torch.cat([torch.rand(100), torch.randn(50)])
+    with rblock.block(5, engine="philox"):
+        assert torch.equal(inside, torch.cat([torch.rand(100), torch.randn(50)]))
+    with rblock.block(5, engine="torch"):
+        assert not torch.equal(inside, torch.cat([torch.rand(100), torch.randn(50)]))
     g = rblock.generator(5)
-    assert torch.equal(inside, torch.cat([torch.rand(100, generator=g), torch.randn(50, generator=g)]))
+    assert not torch.equal(inside, torch.cat([torch.rand(100, generator=g), torch.randn(50, generator=g)]))
 
 
 def test_philox_block_model_init_dropout_and_order_repeat(seeded):
