@@ -9,6 +9,7 @@
 #include <c10/util/Exception.h>
 
 #include "engine.hpp"
+#include "state.hpp"
 #include "torch_state.hpp"
 
 namespace rb {
@@ -22,17 +23,9 @@ std::atomic<std::uint64_t> g_generation{0};
 // Frame ids are unique in the process, so a frame is never mistaken for another thread's.
 std::atomic<std::uint64_t> g_next_frame_id{1};
 
-// One open block on the calling thread.
-struct Frame {
-  std::uint64_t id;
-  std::uint64_t block_seed;
-  Key key;
-  OnExit on_exit;
-  Engine engine;
-  std::uint32_t substream = 0;                // c3 of the block's rb stream (WorkerBlock: worker + 1)
-  bool installs = true;                       // false for a WorkerBlock: torch's generators untouched
-  std::uint64_t position = 0;                 // the block's rb-stream position
-  std::optional<detail::TorchSnapshot> saved;  // on-entry state, under OnExit::restore
+// One open block on the calling thread: what rb::State records of it, and its frame id.
+struct Frame : detail::FrameRecord {
+  std::uint64_t id = 0;
 };
 
 // What each thread owns: its block stack, its default engine, and its rb stream outside blocks
@@ -166,6 +159,7 @@ WorkerBlock::WorkerBlock(const BlockContext& context, std::uint32_t worker) {
   frame.engine = context.engine;
   frame.substream = worker + 1;
   frame.installs = false;
+  frame.position = 0;
   ts.frames.push_back(std::move(frame));
   detail::enable_routing();
   frame_id_ = ts.frames.back().id;
@@ -211,6 +205,9 @@ std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engin
   frame.key = derive_key(seed, block_seed);
   frame.on_exit = on_exit;
   frame.engine = engine;
+  frame.substream = 0;
+  frame.installs = true;
+  frame.position = 0;
   if (on_exit == OnExit::restore) frame.saved = snapshot_torch_state();
   install_torch_state(frame.key, engine);
   ts.frames.push_back(std::move(frame));
@@ -243,6 +240,25 @@ void exit_block(std::uint64_t frame_id) {
 }
 
 std::size_t block_depth() noexcept { return thread_state().frames.size(); }
+
+ThreadRecord record_thread(const char* what) {
+  seeded_initial_seed(what);
+  ThreadState& ts = thread_state();
+  sync_root(ts);
+  ThreadRecord record{ts.default_engine, ts.root_position, {}};
+  record.frames.assign(ts.frames.begin(), ts.frames.end());  // slices each Frame to its record
+  return record;
+}
+
+void restore_thread(const ThreadRecord& record) noexcept {
+  ThreadState& ts = thread_state();
+  sync_root(ts);
+  ts.root_position = record.root_position;
+  for (std::size_t i = 0; i < ts.frames.size() && i < record.frames.size(); ++i) {
+    ts.frames[i].position = record.frames[i].position;
+    ts.frames[i].saved = record.frames[i].saved;
+  }
+}
 
 bool in_worker_block() noexcept {
   const ThreadState& ts = thread_state();

@@ -3,3 +3,4 @@
 
 #include "rb/block.hpp"
 #include "rb/core.hpp"
+#include "rb/state.hpp"
