@@ -28,7 +28,8 @@ namespace detail {
 //   bytes 32..39  position in the rb stream, in 128-bit Philox outputs
 //
 // set_state() refuses, with rb::Error and without changing the generator, any tensor that is not
-// 40 uint8 bytes on the CPU, has another magic or version, or whose key does not match its seeds.
+// 40 uint8 bytes on the CPU, has another magic, a version it cannot read, or whose key does not
+// match its seeds.
 
 namespace {
 
@@ -105,10 +106,11 @@ void PhiloxGeneratorImpl::set_state(const c10::TensorImpl& new_state) {
     throw Error(what + "these bytes are not an rb generator state (wrong magic): pass the tensor "
                        "that get_state() of an rb generator returned.");
   }
-  if (get<std::uint32_t>(bytes, 4) != kStreamVersion) {
-    throw Error(what + "this state was written by stream version " +
-                std::to_string(get<std::uint32_t>(bytes, 4)) + "; this rb reads version " +
-                std::to_string(kStreamVersion) + " only.");
+  // The generator's stream has not changed since stream version 1 (version 2 changed the philox
+  // engine only), so states written by either load.
+  if (const auto version = get<std::uint32_t>(bytes, 4); version < 1 || version > kStreamVersion) {
+    throw Error(what + "this state was written by stream version " + std::to_string(version) +
+                "; this rb reads versions 1 to " + std::to_string(kStreamVersion) + ".");
   }
   const auto initial = get<std::uint64_t>(bytes, 8), block = get<std::uint64_t>(bytes, 16);
   if (key_value(derive_key(initial, block)) != get<std::uint64_t>(bytes, 24)) {

@@ -1,5 +1,5 @@
-// Golden values of rb's generator: every sampler and dtype from a fixed seed, pinned in
-// tests/golden/generator.txt. A difference is a breaking change of the bits a seed produces:
+// Golden values of rb's generator, every sampler and dtype from a fixed seed, and of the philox
+// engine's first draws in a block, pinned in tests/golden/generator.txt. A difference is a breaking change of the bits a seed produces:
 // bump rb::kStreamVersion, rerun with RB_UPDATE_GOLDEN=1 (scripts/update_golden.sh) and say why
 // in the README's changelog.
 #include <cinttypes>
@@ -85,6 +85,16 @@ std::vector<std::string> golden_lines() {
   add("multinomial(3x50, 20, without)", torch::multinomial(torch::linspace(0, 1, 150).view({3, 50}), 20, false, g));
   add("multinomial(3x50, 40, with)", torch::multinomial(torch::linspace(0, 1, 150).view({3, 50}), 40, true, g));
   add("normal(mean, std) Float", at::normal(torch::linspace(-1, 1, n), torch::linspace(0, 2, n), g));
+  // The philox engine: generator-less ops in a block, each from a ticket of torch's CPU generator
+  // (Note [Philox engine streams]); and the engine mark the block puts in its seed field.
+  Block block(64, OnExit::keep, Engine::philox);
+  lines.push_back("philox block 64: torch initial_seed " + std::to_string(at::detail::getDefaultCPUGenerator().current_seed()));
+  add("philox block: rand Float", torch::rand({n}));
+  add("philox block: randn Double", torch::randn({n}, torch::kDouble));
+  add("philox block: randint(0, 10) Long", torch::randint(0, 10, {n}));
+  add("philox block: dropout(0.3) Float", torch::dropout(torch::ones({n}), 0.3, true));
+  add("philox block: randperm(1027)", torch::randperm(n));
+  add("philox block: rand Half", torch::rand({n}, torch::kHalf));
   return lines;
 }
 

@@ -232,6 +232,17 @@ TEST_F(GeneratorTest, MalformedStateBytesAreRefusedAndChangeNothing) {
   auto wrong_version = good.clone();
   wrong_version[4] = 99;
   expect_refused(wrong_version, "version");
+  wrong_version[4] = 0;
+  expect_refused(wrong_version, "version");
+  // rb 0.1 wrote stream version 1: the generator's stream is the same, so its states load.
+  auto version_one = good.clone();
+  version_one[4] = 1;
+  auto same = g.clone();
+  same.set_state(good);
+  g.set_state(version_one);
+  EXPECT_EQ(g.get_offset(), offset);
+  EXPECT_TRUE(torch::equal(torch::rand({5}, g), torch::rand({5}, same)));
+  g.set_state(good);
   auto corrupted = good.clone();
   corrupted[8] = corrupted[8].item<std::uint8_t>() ^ 1;
   expect_refused(corrupted, "corrupted");

@@ -10,7 +10,7 @@ namespace rb {
 
 /// Version of the map (initial seed, block seed, domain, position) -> bits and of every sampler's
 /// mapping. Bumped, with a line in the README's changelog, whenever any of them changes.
-inline constexpr std::uint32_t kStreamVersion = 1;
+inline constexpr std::uint32_t kStreamVersion = 2;
 
 // Note [Counter layout]
 // ~~~~~~~~~~~~~~~~~~~~~
