@@ -70,7 +70,10 @@ void install_torch_state(Key key) {
       gen.set_current_seed(seed);  // also sets the Philox offset to 0
     }
   }
+  install_cpu_state(key);
+}
 
+void install_cpu_state(Key key) {
   // A scratch engine per thread: at::mt19937's constructor seeds itself (624 multiplications),
   // which set_data then overwrites; constructing it once keeps block entry O(1) and cheap.
   thread_local at::mt19937 engine;
@@ -79,9 +82,7 @@ void install_torch_state(Key key) {
   pod.seeded_ = true;
   pod.left_ = 1;  // no word used yet: the first draw twists the state
   pod.next_ = 0;
-  // mt_state(key, Domain::torch_cpu), with the vectorized Philox of rb's CPU kernels.
-  philox_words(make_stream(key, Domain::torch_cpu), 0, kMtStateWords / 4, pod.state_.data());
-  pod.state_[0] |= 0x80000000u;  // See Note [Full Mersenne Twister state]
+  fill_mt_state(key, Domain::torch_cpu, pod.state_.data());
   engine.set_data(pod);
 
   at::Generator gen = at::detail::getDefaultCPUGenerator();
@@ -91,6 +92,11 @@ void install_torch_state(Key key) {
   // set_engine keeps the cached Box-Muller samples; a block starts without them.
   impl->set_next_float_normal_sample(std::nullopt);
   impl->set_next_double_normal_sample(std::nullopt);
+}
+
+void fill_mt_state(Key key, Domain domain, std::uint32_t* out) {
+  philox_words(make_stream(key, domain), 0, kMtStateWords / 4, out);
+  out[0] |= 0x80000000u;  // See Note [Full Mersenne Twister state]
 }
 
 TorchSnapshot snapshot_torch_state() {

@@ -55,6 +55,16 @@ def seeded():
     assert rblock._C.block_depth() == 0, "the test left a block open"
 
 
+@pytest.fixture(params=["direct", "setstate"])
+def writes(request):
+    """Each way rb installs Python's generators (Note [Direct writes] in python/
+    python_generators.cpp): direct writes into their C structs, or random.setstate and
+    np.random.set_state. Both must give the same states."""
+    rblock._C._use_direct_writes(request.param == "direct")
+    yield request.param
+    rblock._C._use_direct_writes(True)
+
+
 def require(generator):
     if generator == "torch_cuda" and not HAS_CUDA:
         pytest.skip("no CUDA device: the CUDA generator checks need a GPU (torch.cuda.is_available() is False)")
