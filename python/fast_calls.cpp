@@ -141,10 +141,12 @@ PyObject* enter_block(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
 // exit_block(token): leave.
 PyObject* exit_block(PyObject*, PyObject* token) { return leave(token); }
 
-PyObject* bad_part(PyObject* type, PyObject* parts, Py_ssize_t i, const char* what) {
+// Raises `type` about part `i` of `parts`, which is `why` (nullptr: "a <its type>").
+PyObject* bad_part(PyObject* type, PyObject* parts, Py_ssize_t i, const char* why = nullptr) {
   PyObject* part = PyTuple_GET_ITEM(parts, i);
-  PyErr_Format(type, "rblock: part %zd of the path %R is %s %R: a path's parts are ints in "
-               "[0, 2**64) and strs", i, parts, what, part);
+  const std::string what = why ? why : std::string("a ") + Py_TYPE(part)->tp_name;
+  PyErr_Format(type, "rblock: part %zd of the path %R is %R (%s): a path's parts are ints in "
+               "[0, 2**64) and strs", i, parts, part, what.c_str());
   return nullptr;
 }
 
@@ -165,22 +167,25 @@ PyObject* path(PyObject*, PyObject* parts) {
     if (PyUnicode_Check(part)) {
       Py_ssize_t size = 0;
       const char* bytes = PyUnicode_AsUTF8AndSize(part, &size);  // UTF-8, cached by the str
-      if (bytes == nullptr) return nullptr;  // a lone surrogate: UnicodeEncodeError
+      if (bytes == nullptr) {  // a lone surrogate has no UTF-8 bytes
+        PyErr_Clear();
+        return bad_part(g_argument_error, parts, i, "a str that is not valid UTF-8");
+      }
       v = rb::detail::fold_string(v, std::string_view(bytes, static_cast<std::size_t>(size)));
       continue;
     }
-    if (PyBool_Check(part)) return bad_part(g_argument_type_error, parts, i, "a bool");
+    if (PyBool_Check(part)) return bad_part(g_argument_type_error, parts, i);
     PyObject* integer = PyLong_Check(part) ? (Py_INCREF(part), part)
                         : PyIndex_Check(part) ? PyNumber_Index(part) : nullptr;
     if (integer == nullptr) {
       PyErr_Clear();
-      return bad_part(g_argument_type_error, parts, i, "not an int or a str:");
+      return bad_part(g_argument_type_error, parts, i);
     }
     const unsigned long long x = PyLong_AsUnsignedLongLong(integer);
     Py_DECREF(integer);
     if (failed(x)) {
       PyErr_Clear();
-      return bad_part(g_argument_error, parts, i, "out of range:");
+      return bad_part(g_argument_error, parts, i, "out of range");
     }
     v = rb::detail::fold_integer(v, x);
   }

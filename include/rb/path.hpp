@@ -95,10 +95,11 @@ inline std::uint64_t fold_string(std::uint64_t v, std::string_view bytes) {
   return fold(v, string_hash(bytes), Domain::path_fold, kStringPart);
 }
 
+// Character types, which rb::path refuses (is 'a' 97 or "a"?); std::int8_t and std::uint8_t,
+// signed and unsigned char, are integers.
 template <class T>
-inline constexpr bool kIsCharacter =
-    std::is_same_v<T, char> || std::is_same_v<T, signed char> || std::is_same_v<T, unsigned char> ||
-    std::is_same_v<T, wchar_t> || std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t>;
+inline constexpr bool kIsCharacter = std::is_same_v<T, char> || std::is_same_v<T, wchar_t> ||
+                                     std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t>;
 
 /// The running value `v` after part number `index` (from 0) of rb::path.
 template <class T>

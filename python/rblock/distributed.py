@@ -52,7 +52,7 @@ def _environment_rank():
         rank, world_size = int(rank), int(world_size)
     except ValueError:
         raise Error(
-            f"rblock: RANK={rank!r} and WORLD_SIZE={world_size!r} in the environment must be "
+            f"rblock: RANK and WORLD_SIZE in the environment ({rank!r}, {world_size!r}) must be "
             "integers: fix them, or call rblock.set_rank(rank, world_size)"
         ) from None
     return _check_rank(rank, world_size, "RANK and WORLD_SIZE in the environment")

@@ -1,27 +1,16 @@
 """Misuse raises a Python exception with a clear message, and changes nothing (SPEC.md "Blocks",
 behaviour 7, and issue 7's list of errors)."""
 
-import subprocess
-import sys
-import textwrap
 import threading
 
 import numpy as np
 import pytest
 
 import rblock
-from conftest import dirty, state
+from conftest import dirty, run_fresh, state
 from reproducible_block import Reproducible_Block
 
 C = rblock._C
-
-
-def run_fresh(code):
-    """Runs `code` in a fresh interpreter (rb cannot be unseeded in this one)."""
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 def test_block_before_set_seed_raises_and_changes_nothing():
