@@ -123,7 +123,7 @@ PyMemberDef g_block_members[] = {
     {nullptr, 0, 0, 0, nullptr}};
 
 PyType_Slot g_block_slots[] = {
-    {Py_tp_doc, const_cast<char*>("The C half of rblock.block: its fields, __enter__ and __exit__.")},
+    {Py_tp_doc, const_cast<char*>("The C half of rblock.block: fields, __enter__, __exit__.")},
     {Py_tp_new, reinterpret_cast<void*>(PyType_GenericNew)},
     {Py_tp_dealloc, reinterpret_cast<void*>(block_dealloc)},
     {Py_tp_methods, g_block_methods},

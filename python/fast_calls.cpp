@@ -48,7 +48,9 @@ PyObject* guarded(F f) {
   return nullptr;
 }
 
-bool failed(unsigned long long value) { return value == static_cast<unsigned long long>(-1) && PyErr_Occurred(); }
+bool failed(unsigned long long value) {
+  return value == static_cast<unsigned long long>(-1) && PyErr_Occurred();
+}
 bool failed(long long value) { return value == -1 && PyErr_Occurred(); }
 
 }  // namespace

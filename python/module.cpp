@@ -68,7 +68,8 @@ PYBIND11_MODULE(_C, m) {
   m.attr("RANDOM") = static_cast<unsigned>(rbpy::kRandom);
   m.attr("NUMPY") = static_cast<unsigned>(rbpy::kNumpy);
 
-  m.def("init_python_generators", &rbpy::init_python_generators, py::arg("random"), py::arg("numpy"),
+  m.def("init_python_generators", &rbpy::init_python_generators, py::arg("random"),
+        py::arg("numpy"),
         "Finds random's and NumPy's global generators and checks the layouts of direct writes; "
         "numpy is the numpy module or None. Once, at import.");
   m.def("direct_generators", &rbpy::direct_generators,
@@ -92,7 +93,8 @@ PYBIND11_MODULE(_C, m) {
         }
         return out;
       },
-      "The calling thread's open blocks, outermost first: (block seed, 'replicated' | 'distinct').");
+      "The calling thread's open blocks, outermost first: (block seed, 'replicated' or "
+      "'distinct').");
 
   m.def("set_rank", &rb::set_rank, py::arg("rank"), py::arg("world_size"), "rb::set_rank.");
   m.def(
@@ -126,7 +128,9 @@ PYBIND11_MODULE(_C, m) {
       "The 624 Mersenne Twister words of `domain` under `key` (Note [Full Mersenne Twister state]).");
   m.def(
       "install_python_states",
-      [](std::uint64_t key, unsigned which) { rbpy::install_python_states(rb::make_key(key), which); },
+      [](std::uint64_t key, unsigned which) {
+        rbpy::install_python_states(rb::make_key(key), which);
+      },
       py::arg("key"), py::arg("which"),
       "Installs the states of key `key` into the Python generators of `which` (RANDOM | NUMPY).");
   m.def(

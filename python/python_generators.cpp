@@ -78,7 +78,8 @@ PyObject* interned(const char* s) {
   return out;
 }
 
-py::tuple int_tuple(const std::uint32_t* words, std::size_t n, std::initializer_list<long> extra = {}) {
+py::tuple int_tuple(const std::uint32_t* words, std::size_t n,
+                    std::initializer_list<long> extra = {}) {
   py::tuple out(n + extra.size());
   std::size_t i = 0;
   for (; i < n; ++i) PyTuple_SET_ITEM(out.ptr(), i, py::int_(words[i]).release().ptr());
@@ -86,7 +87,9 @@ py::tuple int_tuple(const std::uint32_t* words, std::size_t n, std::initializer_
   return out;
 }
 
-RandomObjectLayout* random_layout(PyObject* obj) { return reinterpret_cast<RandomObjectLayout*>(obj); }
+RandomObjectLayout* random_layout(PyObject* obj) {
+  return reinterpret_cast<RandomObjectLayout*>(obj);
+}
 
 template <class T>
 T& field(PyObject* obj, std::ptrdiff_t offset) {
@@ -143,7 +146,8 @@ std::ptrdiff_t find_has_gauss(py::object probe, py::handle words) {
   const std::ptrdiff_t size = Py_TYPE(obj)->tp_basicsize;
   const auto* begin = reinterpret_cast<const char*>(obj);
   std::ptrdiff_t found = 0;
-  for (std::ptrdiff_t o = 16 + static_cast<std::ptrdiff_t>(sizeof(PyObject)); o + 8 <= size; o += 8) {
+  const std::ptrdiff_t first = 16 + static_cast<std::ptrdiff_t>(sizeof(PyObject));
+  for (std::ptrdiff_t o = first; o + 8 <= size; o += 8) {
     double gauss;
     int has_gauss;
     const char* pointer;
@@ -174,7 +178,9 @@ bool numpy_layout_checks_out(py::object numpy_random) {
   Mt19937StateLayout* state = state_of(bit_generator);
   if (state->pos != 17 || std::memcmp(state->key, a.data(), sizeof state->key) != 0) return false;
   probe.attr("set_state")(numpy_state_tuple(a_words, 17, 0, 0.0));
-  if (field<int>(probe.ptr(), has_gauss) != 0 || field<double>(probe.ptr(), gauss) != 0.0) return false;
+  if (field<int>(probe.ptr(), has_gauss) != 0 || field<double>(probe.ptr(), gauss) != 0.0) {
+    return false;
+  }
   // Written directly (with a cached gaussian), read through get_state.
   std::memcpy(state->key, b.data(), sizeof state->key);
   state->pos = kWords;
@@ -240,7 +246,8 @@ void init_python_generators(py::module_ random, py::object numpy) {
   if (numpy.is_none()) return;
   py::object numpy_random = numpy.attr("random");
   g.numpy_random = numpy_random.inc_ref().ptr();
-  g.numpy_rand = py::object(py::module_::import("numpy.random.mtrand").attr("_rand")).release().ptr();
+  py::object legacy = py::module_::import("numpy.random.mtrand").attr("_rand");
+  g.numpy_rand = legacy.release().ptr();
   g.mt19937_type = py::object(numpy_random.attr("MT19937")).release().ptr();
   g.numpy_layout_ok = checks_out([&] { return numpy_layout_checks_out(numpy_random); });
 }
@@ -313,7 +320,8 @@ void restore_python_states(const SavedPythonStates& saved) {
       RandomObjectLayout* raw = random_layout(g.random_instance);
       raw->index = saved.random_index;
       std::memcpy(raw->state, saved.random_words.data(), sizeof raw->state);
-      if (PyObject_SetAttr(g.random_instance, g.str_gauss_next, saved.random_gauss_next.ptr()) < 0) {
+      PyObject* gauss_next = saved.random_gauss_next.ptr();
+      if (PyObject_SetAttr(g.random_instance, g.str_gauss_next, gauss_next) < 0) {
         throw py::error_already_set();
       }
     } else {

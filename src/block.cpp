@@ -63,7 +63,9 @@ std::uint64_t seeded_initial_seed(const char* what) {
 // The initial seed, for entering block `block_seed` (the message is built only when it is missing:
 // this runs on every block entry).
 std::uint64_t seed_for_block(std::uint64_t block_seed) {
-  if (g_seeded.load(std::memory_order_acquire)) return g_initial_seed.load(std::memory_order_relaxed);
+  if (g_seeded.load(std::memory_order_acquire)) {
+    return g_initial_seed.load(std::memory_order_relaxed);
+  }
   return seeded_initial_seed(("rb::Block(" + std::to_string(block_seed) + ") entered").c_str());
 }
 

@@ -36,8 +36,8 @@ void check_not_capturing(const char* action);
 /// generator the seed of the torch_cuda domain at offset 0. See Note [Full Mersenne Twister state].
 void install_torch_state(Key key);
 
-/// The CPU half of install_torch_state: only the default CPU generator (a DataLoader worker's, which
-/// must not touch CUDA).
+/// The CPU half of install_torch_state: only the default CPU generator (a DataLoader worker's,
+/// which must not touch CUDA).
 void install_cpu_state(Key key);
 
 /// mt_state(key, domain) of Note [Full Mersenne Twister state] (624 words, top bit of word 0 set)

@@ -37,8 +37,9 @@ TEST(Path, TypesLengthsAndOrderAllCount) {
   const std::vector<std::uint64_t> seeds = {
       path(1), path("1"), path(""), path(0), path(0, 0), path(0, 0, 0), path("ab"), path("ab\0"sv),
       path("a", "b"), path("ab", ""), path("augment", 1, 2), path("augment", 2, 1),
-      path(1, "augment", 2), path("augment", 1), path(~std::uint64_t{0}), path(std::uint64_t{1} << 32),
-      path("abcdefgh"), path("abcdefgh\0"sv), path("\xc3\xa9t\xc3\xa9")};
+      path(1, "augment", 2), path("augment", 1), path(~std::uint64_t{0}),
+      path(std::uint64_t{1} << 32), path("abcdefgh"), path("abcdefgh\0"sv),
+      path("\xc3\xa9t\xc3\xa9")};
   EXPECT_EQ(std::set<std::uint64_t>(seeds.begin(), seeds.end()).size(), seeds.size());
 }
 
@@ -51,7 +52,9 @@ TEST(Path, IsNotTheIntegerBlockSeed) {
 TEST(Path, PerSamplePathsDoNotCollide) {
   std::set<std::uint64_t> seen;
   for (std::uint64_t epoch = 0; epoch < 10; ++epoch) {
-    for (std::uint64_t index = 0; index < 10000; ++index) seen.insert(path("augment", epoch, index));
+    for (std::uint64_t index = 0; index < 10000; ++index) {
+      seen.insert(path("augment", epoch, index));
+    }
   }
   EXPECT_EQ(seen.size(), 100000u);
 }

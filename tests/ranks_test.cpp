@@ -134,7 +134,8 @@ TEST_F(RanksTest, OpenBlocksTellTheirRanks) {
 
 TEST_F(RanksTest, BadRanksAreErrorsThatChangeNothing) {
   set_rank(1, 3);
-  const std::int64_t bad[][2] = {{-1, 2}, {2, 2}, {3, 2}, {0, 0}, {0, -1}, {0, std::int64_t{1} << 32}};
+  const std::int64_t bad[][2] = {{-1, 2}, {2, 2},  {3, 2},
+                                 {0, 0},  {0, -1}, {0, std::int64_t{1} << 32}};
   for (const auto& b : bad) {
     EXPECT_THROW(set_rank(b[0], b[1]), Error) << b[0] << " of " << b[1];
     ASSERT_TRUE(known_rank());

@@ -107,7 +107,8 @@ def per_sample(budget_s):
         ('rblock.block(("augment", epoch, i), generators=("torch",)), made per sample',
          lambda: made_per_sample(generators=("torch",))),
         ("torch.manual_seed(s)", lambda: torch.manual_seed(next(index))),
-        ("torch.default_generator.manual_seed(s)", lambda: torch.default_generator.manual_seed(next(index))),
+        ("torch.default_generator.manual_seed(s)",
+         lambda: torch.default_generator.manual_seed(next(index))),
         ("random.seed, np.random.seed, torch.default_generator.manual_seed", seed_by_hand),
     ]
     out = []
@@ -143,8 +144,9 @@ def main():
     parser.add_argument("--per-sample-only", action="store_true",
                         help="only the per-sample table (no original package, no seed sweep)")
     args = parser.parse_args()
-    machine = {"cpu": cpu_name(), "cores": __import__("os").cpu_count(), "python": platform.python_version(),
-               "torch": torch.__version__, "cuda_devices": torch.cuda.device_count()}
+    machine = {"cpu": cpu_name(), "cores": __import__("os").cpu_count(),
+               "python": platform.python_version(), "torch": torch.__version__,
+               "numpy": np.__version__, "cuda_devices": torch.cuda.device_count()}
     if args.per_sample_only:
         Reproducible_Block.set_seed(42)
         rows = per_sample(max(args.budget, 1.0))

@@ -123,7 +123,8 @@ decltype(auto) with_block(std::uint64_t block_seed, OnExit on_exit, Engine engin
 
 /// with_block of a replicated or distinct block (see Block).
 ///
-///     auto y = rb::with_block(rb::path("dropout", step), rb::Ranks::distinct, [&] { return drop(x); });
+///     auto y = rb::with_block(rb::path("dropout", step), rb::Ranks::distinct,
+///                             [&] { return dropout(x); });
 template <class F>
 decltype(auto) with_block(std::uint64_t block_seed, Ranks ranks, F&& f) {
   Block block(block_seed, ranks);
@@ -196,8 +197,8 @@ Stream take_active_stream(std::uint64_t n_counters);
 /// The engine of the calling thread's innermost block (its default engine outside blocks).
 Engine active_engine() noexcept;
 
-/// Enters a block on the calling thread and returns its frame id (what Block does). A distinct block
-/// takes the rank of rb::set_rank (rb::Error before it).
+/// Enters a block on the calling thread and returns its frame id (what Block does). A distinct
+/// block takes the rank of rb::set_rank (rb::Error before it).
 std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine,
                           Ranks ranks = Ranks::replicated);
 

@@ -242,9 +242,11 @@ class block(_C.BlockBase):
         return repr(self.path) if self.path is not None else str(self.block_seed)
 
     def __repr__(self):
-        extra = "".join(f", {name}={getattr(self, name)!r}" for name in ("per_rank", "group", "generators")
+        extra = "".join(f", {name}={getattr(self, name)!r}"
+                        for name in ("per_rank", "group", "generators")
                         if getattr(self, name) not in (False, None))
-        return f"rblock.block({self._label()}, restore={self.restore}, engine={self.engine!r}{extra})"
+        return (f"rblock.block({self._label()}, restore={self.restore}, engine={self.engine!r}"
+                f"{extra})")
 
     def _rank(self):
         return _distributed.block_rank(self.group)

@@ -68,9 +68,9 @@ def process_rank():
         mine = dist.get_rank(), dist.get_world_size()
         if known is not None and tuple(known) != mine:
             raise Error(
-                f"rblock: rblock.set_rank said rank {known[0]} of {known[1]}, but torch.distributed "
-                f"says rank {mine[0]} of {mine[1]}: call rblock.set_rank with torch.distributed's "
-                "rank, or not at all"
+                f"rblock: rblock.set_rank said rank {known[0]} of {known[1]}, but "
+                f"torch.distributed says rank {mine[0]} of {mine[1]}: call rblock.set_rank with "
+                "torch.distributed's rank, or not at all"
             )
         return mine
     if known is not None:
@@ -101,7 +101,8 @@ def worker_init_fn(worker_id):
     """Seeds a DataLoader worker: torch's CPU generator, Python's ``random`` and NumPy get full
     Mersenne Twister states that depend on (DataLoader's base seed, the global rank, the worker):
 
-        loader = DataLoader(dataset, num_workers=2, shuffle=True, worker_init_fn=rblock.worker_init_fn)
+        loader = DataLoader(dataset, num_workers=2, shuffle=True,
+                            worker_init_fn=rblock.worker_init_fn)
 
     DataLoader draws its base seed from the main process's torch generator when an iterator is
     created (so under a block it repeats, and it is the same on every rank of a replicated block);
@@ -125,7 +126,8 @@ def _describe(values, ranks):
     groups = {}
     for value, rank in zip(values, ranks):
         groups.setdefault(repr(value), []).append(rank)
-    return "; ".join(f"{value} on rank{'s' if len(r) > 1 else ''} {r}" for value, r in groups.items())
+    return "; ".join(f"{value} on rank{'s' if len(r) > 1 else ''} {r}"
+                     for value, r in groups.items())
 
 
 def check_consistent(group=None):
@@ -151,7 +153,8 @@ def check_consistent(group=None):
     }
     gathered = [None] * dist.get_world_size(group)
     dist.all_gather_object(gathered, mine, group=group)
-    ranks = [dist.get_global_rank(group, i) if group is not None else i for i in range(len(gathered))]
+    ranks = [dist.get_global_rank(group, i) if group is not None else i
+             for i in range(len(gathered))]
     problems = []
     for field in mine:
         values = [g[field] for g in gathered]

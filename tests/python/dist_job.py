@@ -60,12 +60,14 @@ class WorkerDraws(Dataset):
         return 8
 
     def __getitem__(self, index):
-        return get_worker_info().id, torch.rand(2, dtype=torch.float64), random.random(), np.random.rand()
+        draws = torch.rand(2, dtype=torch.float64), random.random(), np.random.rand()
+        return (get_worker_info().id, *draws)
 
 
 def worker_streams():
     """{worker: first draws} of a 2-worker DataLoader iterated in a replicated block."""
-    loader = DataLoader(WorkerDraws(), batch_size=1, num_workers=2, worker_init_fn=rblock.worker_init_fn)
+    loader = DataLoader(WorkerDraws(), batch_size=1, num_workers=2,
+                        worker_init_fn=rblock.worker_init_fn)
     with rblock.block(("loader",)):  # the same DataLoader base seed on every rank
         batches = list(loader)
     out = {}
@@ -130,6 +132,23 @@ def group_blocks(rank):
     return key
 
 
+def conflicting_rank(rank, world):
+    """The error of a per_rank block when rblock.set_rank disagrees with torch.distributed (then,
+    agreeing, it works)."""
+    rblock.set_rank((rank + 1) % world, world)
+    try:
+        with rblock.block(7, per_rank=True):
+            pass
+    except rblock.Error as e:
+        message = str(e)
+    else:
+        message = None
+    rblock.set_rank(rank, world)
+    with rblock.block(7, per_rank=True):
+        assert torch.initial_seed() == rblock._C.rank_key(rblock._C.derive_key(SEED, 7), rank)
+    return message
+
+
 def main():
     scenario, folder = sys.argv[1], sys.argv[2]
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
@@ -150,6 +169,7 @@ def main():
         else:
             out["samples"] = augmented_samples(world, rank, workers=1)
             out["group"] = group_blocks(rank)
+            out["conflict"] = conflicting_rank(rank, world)
         out["refusal"] = refusal(odd_rank=world - 1)
         dist.barrier()
     finally:

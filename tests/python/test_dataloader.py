@@ -30,8 +30,8 @@ class Augmented(Dataset):
             x = x.flip(0)
         x = x[np.random.permutation(4)]
         info = get_worker_info()
-        return {"index": i, "x": x, "r": r, "n": n, "worker": info.id, "worker_seed": str(info.seed),
-                "torch_seed": str(torch.initial_seed())}
+        return {"index": i, "x": x, "r": r, "n": n, "worker": info.id,
+                "worker_seed": str(info.seed), "torch_seed": str(torch.initial_seed())}
 
 
 def batches(block_seed=128, **loader_options):
@@ -66,7 +66,8 @@ def test_workers_are_seeded_from_rb_derivation(seeded):
     # worker's key is rank_key(derive_key(base seed, w), global rank), rank 0 here (no rank known);
     # torch's CPU generator reports it as its initial seed.
     for batch in batches()[:2]:
-        worker, base_seed = int(batch["worker"][0]), int(batch["worker_seed"][0]) - int(batch["worker"][0])
+        worker = int(batch["worker"][0])
+        base_seed = int(batch["worker_seed"][0]) - worker
         key = C.rank_key(C.derive_key(base_seed, worker), 0)
         assert int(batch["torch_seed"][0]) == key
         expected_random = random.Random()

@@ -90,7 +90,8 @@ def test_a_block_of_no_generators_still_has_its_rb_stream(seeded):
     assert state() == before
 
 
-@pytest.mark.parametrize("bad, error", [("torch", rblock.ArgumentTypeError), (5, rblock.ArgumentTypeError),
+@pytest.mark.parametrize("bad, error", [("torch", rblock.ArgumentTypeError),
+                                        (5, rblock.ArgumentTypeError),
                                         (("torch", "cuda"), rblock.ArgumentError)])
 def test_bad_generators(seeded, bad, error):
     with pytest.raises(error, match="generator"):

@@ -40,8 +40,9 @@ def start_job(scenario, world, folder, port):
         env = dict(os.environ, RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
                    MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), GLOO_SOCKET_IFNAME="lo",
                    OMP_NUM_THREADS="1")
-        processes.append(subprocess.Popen([sys.executable, str(JOB), scenario, str(folder)], env=env,
-                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        processes.append(subprocess.Popen(
+            [sys.executable, str(JOB), scenario, str(folder)], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True))
     return scenario, folder, processes
 
 
@@ -51,7 +52,8 @@ def finish_jobs(jobs):
     deadline = time.monotonic() + DEADLINE_S
     processes = [p for _, _, job in jobs for p in job]
     try:
-        outputs = [p.communicate(timeout=max(1.0, deadline - time.monotonic()))[0] for p in processes]
+        outputs = [p.communicate(timeout=max(1.0, deadline - time.monotonic()))[0]
+                   for p in processes]
     except subprocess.TimeoutExpired:
         pytest.fail(f"the distributed jobs ran past {DEADLINE_S} s")
     finally:
@@ -64,8 +66,9 @@ def finish_jobs(jobs):
     for scenario, folder, job in jobs:
         for rank, p in enumerate(job):
             out = next(outputs)
-            assert p.returncode == 0, f"rank {rank} of the {len(job)}-rank {scenario} job failed:\n{out}"
-        results.append([torch.load(folder / f"rank{r}.pt", weights_only=False) for r in range(len(job))])
+            assert p.returncode == 0, f"rank {rank} of the {scenario} job failed:\n{out}"
+        results.append([torch.load(folder / f"rank{r}.pt", weights_only=False)
+                        for r in range(len(job))])
     return results
 
 
@@ -124,6 +127,11 @@ def test_per_rank_blocks_of_a_group_take_the_rank_in_the_group(three_ranks):
     key = C.derive_key(SEED, 7)
     assert three_ranks[1]["group"] == C.rank_key(key, 0)  # global rank 1 is rank 0 of the group
     assert three_ranks[2]["group"] == C.rank_key(key, 1)
+
+
+def test_set_rank_that_disagrees_with_torch_distributed_is_an_error(three_ranks):
+    for r in three_ranks:
+        assert f"torch.distributed says rank {r['rank']} of 3" in r["conflict"]
 
 
 def test_worker_init_fn_gives_each_rank_and_worker_its_own_streams(two_runs):

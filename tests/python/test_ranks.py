@@ -57,8 +57,9 @@ def test_bad_ranks_change_nothing(ranked, rank, world, error):
 
 def test_per_rank_before_any_rank_is_known_says_what_to_do():
     out = run_fresh("""
-        import torch, rblock
-        from conftest import state
+        import random, numpy as np, torch, rblock
+        state = lambda: (random.getstate(), np.random.get_state()[1].tolist(),
+                         torch.get_rng_state().tolist())
         rblock.set_seed(42)
         before = state()
         for enter in (lambda: rblock.block(7, per_rank=True).__enter__(),
@@ -74,11 +75,12 @@ def test_per_rank_before_any_rank_is_known_says_what_to_do():
             rblock.worker_init_fn(0)  # without a rank, a worker is on rank 0
         except rblock.Error:
             raise SystemExit("worker_init_fn needs no rank")
-    """, RANK=None, WORLD_SIZE=None, PYTHONPATH=str(__import__("pathlib").Path(__file__).parent))
+    """, RANK=None, WORLD_SIZE=None)
     lines = out.splitlines()
     assert len(lines) == 2
     for line in lines:
-        for advice in ("torch.distributed", "RANK and WORLD_SIZE", "rblock.set_rank(rank, world_size)"):
+        for advice in ("torch.distributed", "RANK and WORLD_SIZE",
+                       "rblock.set_rank(rank, world_size)"):
             assert advice in line, line
 
 
@@ -92,9 +94,9 @@ def test_rank_from_the_environment():
     assert int(out) == key_of(7, 2)
 
 
-@pytest.mark.parametrize("rank, world, message", [("x", "2", "must be integers"),
-                                                  ("2", "2", r"rank must be in \[0, world_size\)"),
-                                                  ("-1", "2", r"rank must be in \[0, world_size\)")])
+@pytest.mark.parametrize("rank, world, message", [
+    ("x", "2", "must be integers"), ("2", "2", r"rank must be in \[0, world_size\)"),
+    ("-1", "2", r"rank must be in \[0, world_size\)")])
 def test_bad_rank_in_the_environment(rank, world, message):
     out = run_fresh("""
         import rblock
