@@ -207,7 +207,7 @@ class block(_C.BlockBase):
       ``torch.distributed``, else of ``rblock.set_rank``, else ``RANK``/``WORLD_SIZE``); by default
       a block is the same on every rank. ``group``: a process group, for the rank in it instead.
     - ``generators``: what the block installs, from ``("torch", "random", "numpy")`` (the default:
-      all; "torch" is torch's CPU and CUDA generators). The rb stream is always the block's.
+      all; "torch" is torch's CPU and CUDA generators, which ``engine="philox"`` needs).
 
     A decorated function keeps its name, docstring, signature, arguments and return value, and
     enters a fresh block on every call. Blocks nest, and must be left in the reverse order of
@@ -236,6 +236,10 @@ class block(_C.BlockBase):
             raise ArgumentError("rblock: group= is the process group of a per_rank=True block")
         self.group = group
         self._which = _check_generators(generators)
+        if self._engine == _ENGINES["philox"] and not self._which & _C.TORCH:
+            # The philox engine's ops are to follow torch's CPU generator (issue 12): without the
+            # block's state in it, they would draw another block's numbers.
+            raise ArgumentError("rblock: engine='philox' needs 'torch' in generators=")
         self.generators = generators
 
     def _label(self):

@@ -132,6 +132,16 @@ def group_blocks(rank):
     return key
 
 
+def block_refusal(odd_rank):
+    """check_consistent's message when `odd_rank` has another block open."""
+    with rblock.block(("step", 2 if dist.get_rank() == odd_rank else 1)):
+        try:
+            rblock.check_consistent()
+        except rblock.Error as e:
+            return str(e)
+    return None
+
+
 def conflicting_rank(rank, world):
     """The error of a per_rank block when rblock.set_rank disagrees with torch.distributed (then,
     agreeing, it works)."""
@@ -170,6 +180,7 @@ def main():
             out["samples"] = augmented_samples(world, rank, workers=1)
             out["group"] = group_blocks(rank)
             out["conflict"] = conflicting_rank(rank, world)
+            out["block_refusal"] = block_refusal(odd_rank=1)
         out["refusal"] = refusal(odd_rank=world - 1)
         dist.barrier()
     finally:

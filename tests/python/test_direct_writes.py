@@ -82,11 +82,11 @@ def test_python_only_blocks_leave_torch_alone(seeded):
         assert draw("random") == full["random"] and draw("numpy") == full["numpy"]
 
 
-def test_a_block_of_no_generators_still_has_its_rb_stream(seeded):
+def test_a_block_of_no_generators_changes_none(seeded):
+    dirty()
     before = state()
-    with rblock.block(5, engine="philox", generators=()):
-        inside = torch.rand(8)
-    assert torch.equal(inside, torch.rand(8, generator=rblock.generator(5)))
+    with rblock.block(5, generators=()):
+        assert state() == before and C.open_blocks() == [(5, "replicated")]
     assert state() == before
 
 
@@ -96,3 +96,8 @@ def test_a_block_of_no_generators_still_has_its_rb_stream(seeded):
 def test_bad_generators(seeded, bad, error):
     with pytest.raises(error, match="generator"):
         rblock.block(1, generators=bad)
+
+
+def test_the_philox_engine_needs_torchs_generators(seeded):
+    with pytest.raises(rblock.ArgumentError, match="'torch' in generators"):
+        rblock.block(1, engine="philox", generators=("random", "numpy"))

@@ -129,6 +129,14 @@ def test_per_rank_blocks_of_a_group_take_the_rank_in_the_group(three_ranks):
     assert three_ranks[2]["group"] == C.rank_key(key, 1)
 
 
+def test_check_consistent_names_the_rank_with_other_blocks_open(three_ranks):
+    messages = {r["block_refusal"] for r in three_ranks}
+    assert len(messages) == 1
+    message = messages.pop()
+    assert "open blocks differs from rank 0's on ranks [1]" in message
+    assert str(rblock.path("step", 2)) in message
+
+
 def test_set_rank_that_disagrees_with_torch_distributed_is_an_error(three_ranks):
     for r in three_ranks:
         assert f"torch.distributed says rank {r['rank']} of 3" in r["conflict"]
