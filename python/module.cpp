@@ -32,9 +32,9 @@ namespace {
 //   random:  (3, (w0, ..., w623, 624), None)        version 3, position 624, no cached gauss
 //   numpy:   ("MT19937", (w0, ..., w623), 624, 0, 0.0)                      no cached gaussian
 // rb writes them directly into the generators' C structs (Note [Direct writes] in
-// python_generators.cpp), or through those functions where the layout check failed; when it does,
-// NumPy's words are a tuple of ints, not an array: set_state reads the key word by word, which
-// costs 1 us from a tuple and 25 us from an array (each item of an array becomes a NumPy scalar).
+// python_generators.cpp), or, where the layout check failed, through those functions, with NumPy's
+// words as a tuple of ints, not an array: set_state reads the key word by word, which costs 1 us
+// from a tuple and 25 us from an array (each item of an array becomes a NumPy scalar).
 // Either way it is O(1) (156 Philox calls per generator), whatever the block seed.
 
 // The torch.Generator of `gen` (the same Python object for the same generator), through
