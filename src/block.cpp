@@ -52,6 +52,15 @@ std::uint64_t seeded_initial_seed(const char* what) {
   return g_initial_seed.load(std::memory_order_relaxed);
 }
 
+// The initial seed, for entering block `block_seed` (the message is built only when it is missing:
+// this runs on every block entry).
+std::uint64_t seed_for_block(std::uint64_t block_seed) {
+  if (g_seeded.load(std::memory_order_acquire)) {
+    return g_initial_seed.load(std::memory_order_relaxed);
+  }
+  return seeded_initial_seed(("rb::Block(" + std::to_string(block_seed) + ") entered").c_str());
+}
+
 // The calling thread's stream outside blocks, restarted after each set_seed.
 void sync_root(ThreadState& ts) {
   const std::uint64_t generation = g_generation.load(std::memory_order_acquire);
@@ -118,8 +127,14 @@ void set_default_engine(Engine engine) {
 Engine default_engine() { return thread_state().default_engine; }
 
 Block::Block(std::uint64_t block_seed, OnExit on_exit, Engine engine)
-    : block_seed_(block_seed), on_exit_(on_exit), engine_(engine) {
-  frame_id_ = detail::enter_block(block_seed, on_exit, engine);
+    : Block(block_seed, on_exit, engine, Ranks::replicated) {}
+
+Block::Block(std::uint64_t block_seed, Ranks ranks)
+    : Block(block_seed, OnExit::keep, default_engine(), ranks) {}
+
+Block::Block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Ranks ranks)
+    : block_seed_(block_seed), on_exit_(on_exit), engine_(engine), ranks_(ranks) {
+  frame_id_ = detail::enter_block(block_seed, on_exit, engine, ranks);
   key_ = thread_state().frames.back().key;
 }
 
@@ -159,6 +174,7 @@ WorkerBlock::WorkerBlock(const BlockContext& context, std::uint32_t worker) {
   frame.engine = context.engine;
   frame.substream = worker + 1;
   frame.installs = false;
+  frame.worker = true;
   frame.position = 0;
   ts.frames.push_back(std::move(frame));
   detail::enable_routing();
@@ -192,10 +208,26 @@ Stream take_active_stream(std::uint64_t n_counters) {
   return stream;
 }
 
-std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine) {
-  const std::uint64_t seed = seeded_initial_seed(
-      ("rb::Block(" + std::to_string(block_seed) + ") entered").c_str());
-  check_not_capturing("enter a block");
+std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Ranks ranks) {
+  EntryOptions options;
+  if (ranks == Ranks::distinct) {
+    seed_for_block(block_seed);
+    const std::optional<RankInfo> known = known_rank();
+    if (!known) {
+      throw Error("rb::Block(" + std::to_string(block_seed) +
+                  ", rb::Ranks::distinct) entered before rb::set_rank: call "
+                  "rb::set_rank(rank, world_size) once in each process of the job first (torchrun "
+                  "sets RANK and WORLD_SIZE in the environment).");
+    }
+    options.rank = known->rank;
+  }
+  return enter_block(block_seed, on_exit, engine, options);
+}
+
+std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine,
+                          const EntryOptions& options) {
+  const std::uint64_t seed = seed_for_block(block_seed);
+  if (options.install_torch) check_not_capturing("enter a block");
   ThreadState& ts = thread_state();
   ts.frames.reserve(ts.frames.size() + 1);  // the only allocation, before anything changes
 
@@ -203,13 +235,18 @@ std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engin
   frame.id = g_next_frame_id.fetch_add(1, std::memory_order_relaxed);
   frame.block_seed = block_seed;
   frame.key = derive_key(seed, block_seed);
+  if (options.rank) frame.key = rank_key(frame.key, *options.rank);  // Note [Ranks and paths]
+  frame.rank = options.rank;
   frame.on_exit = on_exit;
   frame.engine = engine;
   frame.substream = 0;
-  frame.installs = true;
+  frame.installs = options.install_torch;
+  frame.worker = false;
   frame.position = 0;
-  if (on_exit == OnExit::restore) frame.saved = snapshot_torch_state();
-  install_torch_state(frame.key, engine);
+  if (frame.installs) {
+    if (on_exit == OnExit::restore) frame.saved = snapshot_torch_state();
+    install_torch_state(frame.key, engine);
+  }
   ts.frames.push_back(std::move(frame));
   enable_routing();
   return ts.frames.back().id;
@@ -262,7 +299,15 @@ void restore_thread(const ThreadRecord& record) noexcept {
 
 bool in_worker_block() noexcept {
   const ThreadState& ts = thread_state();
-  return !ts.frames.empty() && !ts.frames.back().installs;
+  return !ts.frames.empty() && ts.frames.back().worker;
+}
+
+std::vector<OpenBlock> open_blocks() {
+  std::vector<OpenBlock> out;
+  for (const Frame& f : thread_state().frames) {
+    out.push_back({f.block_seed, f.rank ? Ranks::distinct : Ranks::replicated});
+  }
+  return out;
 }
 
 Engine active_engine() noexcept { return rb::active_engine(thread_state()); }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "rb/ranks.hpp"
 #include "rb/stream.hpp"
 #include "state.hpp"
 #include "torch_state.hpp"
@@ -23,8 +24,9 @@ namespace {
 //   u64 position of the thread's rb stream outside blocks
 //   snapshot: torch's generators now
 //   u32 number of open blocks, then for each, outermost first:
-//       u64 block seed, u64 key, u8 engine, u8 on_exit (0 keep, 1 restore), u8 kind (0 block,
-//       1 WorkerBlock), u32 sub-stream, u64 rb-stream position, u8 has on-entry state, [snapshot]
+//       u64 block seed, u64 key, u8 engine, u8 on_exit (0 keep, 1 restore), u8 flags (1: a
+//       WorkerBlock, 2: installed torch's generators), u32 rank of a distinct block (0xffffffff:
+//       replicated), u32 sub-stream, u64 rb-stream position, u8 has on-entry state, [snapshot]
 //   u64 checksum: FNV-1a (64-bit) of every byte before it
 //
 // A snapshot is torch's CPU generator (u64 seed field, i32 left, u8 seeded, u32 next, u32 x 624
@@ -132,12 +134,17 @@ class Reader {
 
 const char* name(Engine e) { return e == Engine::philox ? "philox" : "torch"; }
 
-/// (rank, world size) of this process, (kNoRank, 0) when none is set.
-std::pair<std::uint32_t, std::uint32_t> current_rank() { return {kNoRank, 0}; }
+/// (rank, world size) of this process (rb::set_rank), (kNoRank, 0) when none is set.
+std::pair<std::uint32_t, std::uint32_t> current_rank() {
+  const std::optional<RankInfo> known = known_rank();
+  return known ? std::make_pair(known->rank, known->world_size) : std::make_pair(kNoRank, 0u);
+}
 
 std::string describe(const FrameRecord& f) {
-  return std::string(f.installs ? "block " : "worker block ") + std::to_string(f.block_seed) + " (engine " +
-         name(f.engine) + (f.on_exit == OnExit::restore ? ", restore" : "") + ")";
+  return std::string(f.worker ? "worker block " : "block ") + std::to_string(f.block_seed) + " (engine " +
+         name(f.engine) + (f.on_exit == OnExit::restore ? ", restore" : "") +
+         (f.rank ? ", distinct on rank " + std::to_string(*f.rank) : "") +
+         (f.installs || f.worker ? "" : ", without torch's generators") + ")";
 }
 
 }  // namespace
@@ -163,7 +170,8 @@ State save_state() {
     w.put(key_value(f.key));
     w.put<std::uint8_t>(f.engine == Engine::philox);
     w.put<std::uint8_t>(f.on_exit == OnExit::restore);
-    w.put<std::uint8_t>(!f.installs);
+    w.put<std::uint8_t>((f.worker ? 1 : 0) | (f.installs ? 2 : 0));
+    w.put(f.rank.value_or(kNoRank));
     w.put(f.substream);
     w.put(f.position);
     w.put<std::uint8_t>(f.saved.has_value());
@@ -223,7 +231,10 @@ void load_state(const State& state) {
     f.key = make_key(r.get<std::uint64_t>());
     f.engine = r.get<std::uint8_t>() ? Engine::philox : Engine::torch;
     f.on_exit = r.get<std::uint8_t>() ? OnExit::restore : OnExit::keep;
-    f.installs = r.get<std::uint8_t>() == 0;
+    const auto flags = r.get<std::uint8_t>();
+    f.worker = (flags & 1) != 0;
+    f.installs = (flags & 2) != 0;
+    if (const auto rank = r.get<std::uint32_t>(); rank != kNoRank) f.rank = rank;
     f.substream = r.get<std::uint32_t>();
     f.position = r.get<std::uint64_t>();
     if (r.get<std::uint8_t>()) f.saved = r.snapshot();
@@ -240,7 +251,7 @@ void load_state(const State& state) {
   for (std::size_t i = 0; same && i < loaded.frames.size(); ++i) {
     const FrameRecord &a = loaded.frames[i], &b = here.frames[i];
     same = a.block_seed == b.block_seed && a.key == b.key && a.engine == b.engine && a.on_exit == b.on_exit &&
-           a.installs == b.installs && a.substream == b.substream;
+           a.installs == b.installs && a.worker == b.worker && a.rank == b.rank && a.substream == b.substream;
   }
   if (!same) {
     refuse("the state was saved inside the blocks [" + list(loaded) + "], this thread has [" + list(here) +

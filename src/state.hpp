@@ -18,7 +18,9 @@ struct FrameRecord {
   OnExit on_exit;
   Engine engine;
   std::uint32_t substream;             ///< c3 of the block's rb stream (a WorkerBlock: worker + 1)
-  bool installs;                       ///< false for a WorkerBlock
+  std::optional<std::uint32_t> rank;   ///< a distinct block's rank; none if replicated
+  bool installs;                       ///< whether it installed torch's generators
+  bool worker;                         ///< a WorkerBlock
   std::uint64_t position;              ///< the block's rb-stream position (rb::reserve, WorkerBlock)
   std::optional<TorchSnapshot> saved;  ///< the on-entry state of a restoring block
 };

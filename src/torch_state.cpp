@@ -71,7 +71,10 @@ void install_torch_state(Key key, Engine engine) {
       gen.set_current_seed(seed);  // also sets the Philox offset to 0
     }
   }
+  install_cpu_state(key, engine);
+}
 
+void install_cpu_state(Key key, Engine engine) {
   // A scratch engine per thread: at::mt19937's constructor seeds itself (624 multiplications),
   // which set_data then overwrites; constructing it once keeps block entry O(1) and cheap.
   thread_local at::mt19937 mt;
@@ -80,9 +83,7 @@ void install_torch_state(Key key, Engine engine) {
   pod.seeded_ = true;
   pod.left_ = 1;  // no word used yet: the first draw twists the state
   pod.next_ = 0;
-  // mt_state(key, Domain::torch_cpu), with the vectorized Philox of rb's CPU kernels.
-  philox_words(make_stream(key, Domain::torch_cpu), 0, kMtStateWords / 4, pod.state_.data());
-  pod.state_[0] |= 0x80000000u;  // See Note [Full Mersenne Twister state]
+  fill_mt_state(key, Domain::torch_cpu, pod.state_.data());
   mt.set_data(pod);
 
   at::Generator gen = at::detail::getDefaultCPUGenerator();
@@ -92,6 +93,11 @@ void install_torch_state(Key key, Engine engine) {
   // set_engine keeps the cached Box-Muller samples; a block starts without them.
   impl->set_next_float_normal_sample(std::nullopt);
   impl->set_next_double_normal_sample(std::nullopt);
+}
+
+void fill_mt_state(Key key, Domain domain, std::uint32_t* out) {
+  philox_words(make_stream(key, domain), 0, kMtStateWords / 4, out);
+  out[0] |= 0x80000000u;  // See Note [Full Mersenne Twister state]
 }
 
 void remark_cpu_state(Engine engine) {

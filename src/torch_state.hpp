@@ -42,6 +42,14 @@ void install_torch_state(Key key, Engine engine);
 /// leaving its numbers as they are (an unmarked state stays unmarked). See Note [Engine mark].
 void remark_cpu_state(Engine engine);
 
+/// The CPU half of install_torch_state: only the default CPU generator (a DataLoader worker's,
+/// which must not touch CUDA).
+void install_cpu_state(Key key, Engine engine);
+
+/// mt_state(key, domain) of Note [Full Mersenne Twister state] (624 words, top bit of word 0 set)
+/// into `out`, with the vectorized Philox of rb's CPU kernels.
+void fill_mt_state(Key key, Domain domain, std::uint32_t* out);
+
 /// The current state of torch's default generators.
 TorchSnapshot snapshot_torch_state();
 
