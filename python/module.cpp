@@ -19,6 +19,7 @@
 #include "rb/path.hpp"
 #include "rb/state.hpp"
 #include "rb/stream.hpp"
+#include "engine.hpp"
 #include "torch_state.hpp"
 
 namespace py = pybind11;
@@ -115,6 +116,12 @@ PYBIND11_MODULE(_C, m) {
         return rb::key_value(rb::derive_key(initial_seed, block_seed));
       },
       py::arg("initial_seed"), py::arg("block_seed"), "rb::derive_key, as a 64-bit integer.");
+  m.def(
+      "engine_mark",
+      [](std::uint64_t key, rb::Engine engine) { return rb::detail::engine_mark(rb::lo32(key), engine); },
+      py::arg("key"), py::arg("engine"),
+      "What torch.initial_seed() reports after rb installed key `key` under `engine` (Note [Engine "
+      "mark]).");
   m.def(
       "rank_key",
       [](std::uint64_t key, std::uint32_t rank) {

@@ -61,14 +61,27 @@ def _numpy_state(d):
     return ("MT19937", _np.array(d["words"], dtype=_np.uint32), d["pos"], d["has_gauss"], d["gauss"])
 
 
+def _tell_rb_the_rank():
+    """Passes the rank rblock takes from torch.distributed or RANK / WORLD_SIZE to rb (as
+    rblock.set_rank does) when rb has none, so that rb's state records and checks it."""
+    from .distributed import process_rank
+
+    if _C.known_rank() is None:
+        known = process_rank()
+        if known is not None:
+            _C.set_rank(*known)
+
+
 def state_dict():
     """Everything rb controls, seen from the calling thread, as a dict of plain ints, floats, lists
     and a uint8 tensor, which ``torch.save`` writes and ``torch.load(..., weights_only=True)``
-    reads: rb's state (the initial seed, the rank, the open blocks with their engines and
+    reads: rb's state (the initial seed, the rank (as ``rblock.block(..., per_rank=True)`` finds
+    it), the open blocks with their engines and
     positions, torch's CPU generator, every CUDA device's seed and offset; Note [State bytes]),
     Python ``random``'s and NumPy's states, and those that open restoring blocks will put back.
     Raises ``rblock.Error`` before ``rblock.set_seed``."""
     Error = _error()[0]
+    _tell_rb_the_rank()
     try:
         rb_bytes = _C.save_state()
     except Error:
@@ -167,6 +180,7 @@ def load_state_dict(state):
     dict's shape) naming what differs, and nothing is changed."""
     Error = _error()[0]
     _check(state)
+    _tell_rb_the_rank()
     try:
         _C.load_state(state["rb"].contiguous().numpy().tobytes())
     except Error as e:

@@ -109,8 +109,8 @@ def worker_init_fn(worker_id):
     worker ``w`` is told ``base seed + w`` (``get_worker_info().seed``). Its key is
     ``rank_key(derive_key(base seed, w), global rank)`` (rank 0 when no rank is known), so every
     (rank, worker) draws its own numbers, the same in every run. torch's CUDA generators are left
-    alone (a worker must not touch CUDA). Afterwards ``torch.initial_seed()`` in the worker is the
-    key.
+    alone (a worker must not touch CUDA). Afterwards ``torch.initial_seed()`` in the worker reports
+    the key's engine mark (Note [Engine mark]).
     """
     worker_id = _check_seed(worker_id, "worker_id")
     info = torch.utils.data.get_worker_info()

@@ -155,7 +155,8 @@ def conflicting_rank(rank, world):
         message = None
     rblock.set_rank(rank, world)
     with rblock.block(7, per_rank=True):
-        assert torch.initial_seed() == rblock._C.rank_key(rblock._C.derive_key(SEED, 7), rank)
+        key = rblock._C.rank_key(rblock._C.derive_key(SEED, 7), rank)
+        assert torch.initial_seed() == rblock._C.engine_mark(key, rblock._C.Engine.torch)
     return message
 
 

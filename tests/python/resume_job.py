@@ -2,7 +2,8 @@
 DataLoader with two workers whose items draw augmentations from torch, random and NumPy, SGD;
 training inside rblock.block("train", engine=...) inside a restoring block.
 
-    python resume_job.py ENGINE resume CHECKPOINT OUT   # the second half, in a new process
+    python resume_job.py ENGINE first K CHECKPOINT   # K epochs, then a checkpoint, in a new process
+    python resume_job.py ENGINE resume CHECKPOINT OUT   # the rest, in another new process
 """
 
 import random
@@ -89,6 +90,8 @@ def resume(engine, checkpoint):
 
 
 if __name__ == "__main__":
-    engine, mode, checkpoint, out = sys.argv[1:5]
-    assert mode == "resume"
-    torch.save(resume(engine, checkpoint), out)
+    engine, mode = sys.argv[1:3]
+    if mode == "first":
+        run(engine, stop_after=int(sys.argv[3]), checkpoint=sys.argv[4])
+    else:
+        torch.save(resume(engine, sys.argv[3]), sys.argv[4])

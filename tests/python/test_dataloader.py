@@ -64,12 +64,12 @@ def test_another_block_gives_other_batches(seeded):
 def test_workers_are_seeded_from_rb_derivation(seeded):
     # Batch w of an epoch is worker w's first: its first sample is the worker's first draws. The
     # worker's key is rank_key(derive_key(base seed, w), global rank), rank 0 here (no rank known);
-    # torch's CPU generator reports it as its initial seed.
+    # torch's CPU generator reports its engine mark as its initial seed (Note [Engine mark]).
     for batch in batches()[:2]:
         worker = int(batch["worker"][0])
         base_seed = int(batch["worker_seed"][0]) - worker
         key = C.rank_key(C.derive_key(base_seed, worker), 0)
-        assert int(batch["torch_seed"][0]) == key
+        assert int(batch["torch_seed"][0]) == C.engine_mark(key, C.Engine.torch)
         expected_random = random.Random()
         expected_random.setstate((3, C.mt_state(key, C.Domain.python_random) + (624,), None))
         expected_numpy = np.random.RandomState()

@@ -118,15 +118,17 @@ def test_per_rank_blocks_differ_across_ranks_and_repeat_across_runs(two_runs):
 def test_rank_comes_from_the_environment_then_from_torch_distributed(two_runs, three_ranks):
     for results in (two_runs[0], three_ranks):
         for r in results:
-            expected = C.rank_key(C.derive_key(SEED, 7), r["rank"])
+            expected = C.engine_mark(C.rank_key(C.derive_key(SEED, 7), r["rank"]), C.Engine.torch)
             assert r["key_from_environment"] == r["key_from_distributed"] == expected
 
 
 def test_per_rank_blocks_of_a_group_take_the_rank_in_the_group(three_ranks):
     assert "not a member" in three_ranks[0]["group"]
     key = C.derive_key(SEED, 7)
-    assert three_ranks[1]["group"] == C.rank_key(key, 0)  # global rank 1 is rank 0 of the group
-    assert three_ranks[2]["group"] == C.rank_key(key, 1)
+    # torch.initial_seed() inside each: the engine mark of the key (Note [Engine mark]); global rank 1
+    # is rank 0 of the group.
+    assert three_ranks[1]["group"] == C.engine_mark(C.rank_key(key, 0), C.Engine.torch)
+    assert three_ranks[2]["group"] == C.engine_mark(C.rank_key(key, 1), C.Engine.torch)
 
 
 def test_check_consistent_names_the_rank_with_other_blocks_open(three_ranks):

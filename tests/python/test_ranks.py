@@ -17,6 +17,11 @@ def ranked(seeded):
     rblock.set_rank(0, 1)
 
 
+def mark(key):
+    """What torch.initial_seed() reports once rb installed `key` (torch engine; Note [Engine mark])."""
+    return C.engine_mark(key, C.Engine.torch)
+
+
 def key_of(block_seed, rank=None):
     key = C.derive_key(SEED, block_seed)
     return key if rank is None else C.rank_key(key, rank)
@@ -27,11 +32,11 @@ def test_per_rank_blocks_differ_per_rank_and_repeat(ranked):
     for rank in (0, 1, 2, 1, 0):  # each rank twice: the same draws
         rblock.set_rank(rank, 3)
         with rblock.block(("dropout", 4), per_rank=True):
-            assert torch.initial_seed() == key_of(rblock.path("dropout", 4), rank)  # the key
+            assert torch.initial_seed() == mark(key_of(rblock.path("dropout", 4), rank))  # the key
             d = draws()
         assert seen.setdefault(rank, d) == d
         with rblock.block(("dropout", 4)):  # replicated: the same on every rank
-            assert torch.initial_seed() == key_of(rblock.path("dropout", 4))
+            assert torch.initial_seed() == mark(key_of(rblock.path("dropout", 4)))
     assert len({str(d) for d in seen.values()}) == 3
 
 
@@ -40,7 +45,7 @@ def test_worker_init_fn_mixes_in_the_rank(ranked):
     with rblock.block(3, restore=True):
         base = torch.initial_seed()  # outside a worker, worker_init_fn takes it as base + id
         rblock.worker_init_fn(0)
-        assert torch.initial_seed() == C.rank_key(C.derive_key(base, 0), 1)
+        assert torch.initial_seed() == mark(C.rank_key(C.derive_key(base, 0), 1))
 
 
 @pytest.mark.parametrize("rank, world, error", [
@@ -91,7 +96,7 @@ def test_rank_from_the_environment():
         with rblock.block(7, per_rank=True):
             print(torch.initial_seed())
     """, RANK="2", WORLD_SIZE="4")
-    assert int(out) == key_of(7, 2)
+    assert int(out) == mark(key_of(7, 2))
 
 
 @pytest.mark.parametrize("rank, world, message", [

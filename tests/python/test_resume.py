@@ -23,9 +23,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 def test_resumed_run_is_bit_identical(tmp_path, engine, stop_after):
     expected_parameters, expected_losses = resume_job.run(engine)
     checkpoint, out = tmp_path / "ckpt.pt", tmp_path / "out.pt"
-    assert resume_job.run(engine, stop_after=stop_after, checkpoint=checkpoint) is None
-    subprocess.run([sys.executable, str(HERE / "resume_job.py"), engine, "resume", str(checkpoint), str(out)],
-                   check=True, timeout=300)
+    job = [sys.executable, str(HERE / "resume_job.py"), engine]
+    subprocess.run(job + ["first", str(stop_after), str(checkpoint)], check=True, timeout=300)
+    subprocess.run(job + ["resume", str(checkpoint), str(out)], check=True, timeout=300)
     parameters, losses = torch.load(out, weights_only=True)
     assert losses == expected_losses
     for a, b in zip(parameters, expected_parameters):
@@ -74,6 +74,16 @@ def test_another_seed_other_blocks_another_rank(seeded):
     rblock.set_seed(43)
     with rblock.block(5):
         refused(saved, rblock.Error, r"rblock.set_seed\(42\)")
+
+
+def test_another_rank(seeded):
+    rblock.set_rank(0, 2)
+    saved = rblock.state_dict()
+    try:
+        rblock.set_rank(1, 2)
+        refused(saved, rblock.Error, "saved on rank 0 of 2, this process is rank 1 of 2")
+    finally:
+        rblock.set_rank(0, 1)  # set_rank is process-wide: leave what the other tests assume
 
 
 def test_damaged_or_foreign_states(seeded):
