@@ -94,7 +94,9 @@ def plot_throughput(rows, out, title):
 
 def print_ratios(bench, path):
     """Prints the ratios of the README's results table from one rb_bench JSON file."""
-    rows = {r["name"]: r for r in bench.get("benchmarks", []) if r.get("run_type") != "aggregate"}
+    rows = {r["run_name"]: r for r in bench.get("benchmarks", []) if r.get("aggregate_name") == "median"}
+    if not rows:  # a run without repetitions
+        rows = {r["name"]: r for r in bench.get("benchmarks", []) if r.get("run_type") != "aggregate"}
     context = bench.get("context", {})
     print(f"{path.name}: rb_cpu_isa={context.get('rb_cpu_isa', '?')}, {context.get('cpu_model', '?')}")
 
