@@ -8,16 +8,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
-#include <iostream>
 #include <sstream>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "fill.hpp"
+#include "isa_test_util.hpp"
 #include "rb/generator.hpp"
 #include "rb/rb.hpp"
 
@@ -104,28 +102,20 @@ TEST(GeneratorGolden, EverySamplerAndDtypeMatchesTheGoldenTable) {
   std::vector<std::string> golden;
   for (std::string l; std::getline(in, l);) golden.push_back(l);
   // Every instruction set of the CPU kernels that this CPU runs. See Note [CPU instruction sets].
-  const detail::Isa chosen = detail::cpu_isa();
-  for (auto [isa, name] : {std::pair{detail::Isa::scalar, "scalar"}, std::pair{detail::Isa::avx2, "avx2"},
-                           std::pair{detail::Isa::avx512, "avx512"}}) {
-    if (!detail::cpu_supports(isa)) {
-      std::cout << "[ NOTE     ] this CPU has no " << name << "; that path was not checked\n";
-      continue;
-    }
-    detail::set_cpu_isa(isa);
+  test::for_each_cpu_isa([&](const std::string& isa) {
     const auto lines = golden_lines();
-    ASSERT_EQ(golden.size(), lines.size()) << name << ": the golden table has another number of lines";
+    ASSERT_EQ(golden.size(), lines.size()) << isa << ": the golden table has another number of lines";
     int differences = 0;
     for (std::size_t i = 0; i < lines.size(); ++i) {
       if (lines[i] != golden[i]) {
         ++differences;
-        ADD_FAILURE() << name << ": line " << i + 1 << "\n  golden: " << golden[i] << "\n  actual: " << lines[i];
+        ADD_FAILURE() << isa << ": line " << i + 1 << "\n  golden: " << golden[i] << "\n  actual: " << lines[i];
       }
     }
-    EXPECT_EQ(differences, 0) << name << ": the bits a seed produces changed: if deliberate, bump "
+    EXPECT_EQ(differences, 0) << isa << ": the bits a seed produces changed: if deliberate, bump "
                                  "rb::kStreamVersion, run scripts/update_golden.sh and write why in "
                                  "the README's changelog";
-  }
-  detail::set_cpu_isa(chosen);
+  });
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 // The CPU kernels' Philox batches (src/cpu/philox_batch.hpp) against Random123, for every
 // instruction set this CPU runs: every count, tail and counter carry, and fills across the carry.
 #include <cstdint>
-#include <iostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,28 +9,13 @@
 #include <torch/torch.h>
 
 #include "fill.hpp"
+#include "isa_test_util.hpp"
 #include "rb/generator.hpp"
 #include "rb/rb.hpp"
 #include "rb/sampling.hpp"
 
 namespace rb {
 namespace {
-
-/// Calls f(name) with each instruction set this CPU runs selected, then restores the choice.
-template <class F>
-void for_each_isa(F f) {
-  const detail::Isa chosen = detail::cpu_isa();
-  for (auto [isa, name] : {std::pair{detail::Isa::scalar, "scalar"}, std::pair{detail::Isa::avx2, "avx2"},
-                           std::pair{detail::Isa::avx512, "avx512"}}) {
-    if (!detail::cpu_supports(isa)) {
-      std::cout << "[ NOTE     ] this CPU has no " << name << "; that path was not checked\n";
-      continue;
-    }
-    detail::set_cpu_isa(isa);
-    f(std::string(name));
-  }
-  detail::set_cpu_isa(chosen);
-}
 
 TEST(PhiloxBatch, EveryInstructionSetGivesRandom123sWords) {
   const std::vector<Key> keys = {derive_key(1, 2), Key{{0xffffffffu, 0xffffffffu}}};
@@ -42,7 +26,7 @@ TEST(PhiloxBatch, EveryInstructionSetGivesRandom123sWords) {
   // Counts around the vector widths (4, 8, 16 counters) and batch sizes, and block entry's 156.
   const std::vector<std::uint64_t> counts = {0, 1, 3, 15, 16, 17, 63, 64, 65, 156, 1000};
   constexpr std::uint32_t kSentinel = 0xdeadbeefu;
-  for_each_isa([&](const std::string& isa) {
+  test::for_each_cpu_isa([&](const std::string& isa) {
     for (const Key& key : keys) {
       for (auto [domain, substream] : tags) {
         for (std::uint64_t base : bases) {
@@ -71,7 +55,7 @@ TEST(PhiloxBatch, FillsAcrossTheCarryIntoC1FollowTheElementMapping) {
   const std::uint64_t offset = 0xffffffffull - 40;  // the fill's counters cross 2^32
   const Stream s = make_stream(derive_key(5, 6), Domain::rb_stream).skip(offset);
   const std::int64_t n = 1001;
-  for_each_isa([&](const std::string& isa) {
+  test::for_each_cpu_isa([&](const std::string& isa) {
     auto gen = make_generator(6);
     gen.set_offset(offset);
     const auto u = torch::rand({n}, gen);

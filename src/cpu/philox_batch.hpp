@@ -1,6 +1,6 @@
 // Philox4x32-10 on runs of consecutive counters of one stream, for the CPU kernels: AVX2 or
-// AVX-512 intrinsics where the including file is compiled for them, Random123's scalar rounds
-// otherwise. Included by src/cpu/fill_kernels.hpp, once per instruction set.
+// AVX-512 intrinsics where the including file is compiled for them, Random123's rounds in plain
+// C++ otherwise. Included by src/cpu/fill_kernels.hpp, once per instruction set.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +27,8 @@ namespace {  // one copy per instruction set: see Note [CPU instruction sets] in
 // x86's one vector instruction for that is vpmuludq (_mm256_mul_epu32, _mm512_mul_epu32): the low
 // 32 bits of each 64-bit lane times those of the other operand, into the whole 64-bit lane. Left
 // to the compiler, a loop over 32-bit lanes widens every word to 64 bits and narrows it back in
-// every round (in GCC 12's AVX2 code, 8 vpmuludq among 88 unpacks and 56 shuffles per batch of
-// rounds). Here each word lives in the low half of a 64-bit lane instead, one counter per lane
+// every round (GCC 12's AVX2 code for rb's first, plain C++ batch had 8 vpmuludq among 88 unpacks
+// and 56 shuffles). Here each word lives in the low half of a 64-bit lane instead, one counter per lane
 // (4 per AVX2 vector, 8 per AVX-512 vector), and a product stays where vpmuludq leaves it; `swap`
 // (vpshufd) exchanges the halves of every lane.
 //
@@ -43,8 +43,11 @@ namespace {  // one copy per instruction set: see Note [CPU instruction sets] in
 // With a key of 0 after the last round, x and y end as (c1 : c0) and (c3 : c2), two words per
 // lane, ready to be interleaved into counter order. kGroups vectors of counters are in flight at
 // once, so that the multiplies of one hide the latency of another (the counts were measured: more
-// makes GCC spill registers). Integer operations are exact: every instruction set gives
-// Random123's bits, which tests/philox_batch_test.cpp and the generator tests check.
+// makes GCC spill registers). The baseline build keeps Random123's rounds in plain C++ on 64
+// counters as struct-of-arrays lanes, which GCC vectorizes with SSE2 well enough there (faster than
+// one counter at a time), and draws the last few counters of a run one at a time. Integer
+// operations are exact: every instruction set gives Random123's bits, which
+// tests/philox_batch_test.cpp and the generator tests check.
 
 #if defined(__AVX512F__)
 // GCC 12's AVX-512 intrinsics initialise their undefined operand from itself, which
@@ -144,17 +147,52 @@ RB_FORCE_INLINE void philox_lanes(const Stream& s, std::uint64_t first, const V*
     _mm256_storeu_si256(reinterpret_cast<V*>(out + 16 * g + 8), _mm256_permute2x128_si256(even, odd, 0x31));
   }
 }
+#else
+constexpr int kStep = 64;  // counters per step of the baseline build
+
+/// kStep counters of `s` from position `first`, into out[0 .. 4 kStep).
+inline void philox_lanes(const Stream& s, std::uint64_t first, std::uint32_t* __restrict out) {
+  std::uint32_t c0[kStep], c1[kStep], c2[kStep], c3[kStep];
+  for (int j = 0; j < kStep; ++j) {
+    const std::uint64_t position = s.base + first + static_cast<std::uint64_t>(j);
+    c0[j] = lo32(position);
+    c1[j] = hi32(position);
+    c2[j] = s.domain;
+    c3[j] = s.substream;
+  }
+  std::uint32_t k0 = s.key.v[0], k1 = s.key.v[1];
+  for (int round = 0; round < 10; ++round) {
+    for (int j = 0; j < kStep; ++j) {
+      const std::uint64_t p0 = static_cast<std::uint64_t>(PHILOX_M4x32_0) * c0[j];
+      const std::uint64_t p1 = static_cast<std::uint64_t>(PHILOX_M4x32_1) * c2[j];
+      const std::uint32_t n0 = hi32(p1) ^ c1[j] ^ k0;
+      const std::uint32_t n2 = hi32(p0) ^ c3[j] ^ k1;
+      c1[j] = lo32(p1);
+      c3[j] = lo32(p0);
+      c0[j] = n0;
+      c2[j] = n2;
+    }
+    k0 += PHILOX_W32_0;
+    k1 += PHILOX_W32_1;
+  }
+  for (int j = 0; j < kStep; ++j) {
+    out[4 * j + 0] = c0[j];
+    out[4 * j + 1] = c1[j];
+    out[4 * j + 2] = c2[j];
+    out[4 * j + 3] = c3[j];
+  }
+}
 #endif
 
 /// Philox4x32-10 on n consecutive counters of `s` from position `first`: out[4j + w] is word w of
 /// s.draw(first + j), j < n. See Note [Philox in 64-bit lanes].
 inline void philox_counters(const Stream& s, std::uint64_t first, std::uint64_t n,
                             std::uint32_t* __restrict out) {
+  std::uint64_t j = 0;
 #if defined(__AVX2__)
   constexpr std::uint64_t kStep = kGroups * kCounters;
   V keys[20];
   round_keys(s.key, keys);
-  std::uint64_t j = 0;
   for (; j + kStep <= n; j += kStep) philox_lanes(s, first + j, keys, out + 4 * j);
   if (j < n) {  // the last, partial step: computed whole, copied in part
     alignas(64) std::uint32_t words[4 * kStep];
@@ -162,9 +200,11 @@ inline void philox_counters(const Stream& s, std::uint64_t first, std::uint64_t 
     std::memcpy(out + 4 * j, words, 4 * sizeof(std::uint32_t) * (n - j));
   }
 #else
-  for (std::uint64_t j = 0; j < n; ++j) {  // Random123's rounds, one counter at a time
-    const Counter c = s.draw(first + j);
-    for (int w = 0; w < 4; ++w) out[4 * j + w] = c.v[w];
+  for (; j + kStep <= n; j += kStep) philox_lanes(s, first + j, out + 4 * j);
+  const int rest = static_cast<int>(n - j);  // below kStep: one at a time, cheaper than a step
+  for (int i = 0; i < rest; ++i) {
+    const Counter c = s.draw(first + j + static_cast<std::uint64_t>(i));
+    std::memcpy(out + 4 * (j + static_cast<std::uint64_t>(i)), c.v, sizeof c.v);
   }
 #endif
 }
