@@ -20,7 +20,8 @@ namespace {
 TEST(PhiloxBatch, EveryInstructionSetGivesRandom123sWords) {
   const std::vector<Key> keys = {derive_key(1, 2), Key{{0xffffffffu, 0xffffffffu}}};
   // (domain, substream): c2 and c3 of the counter, down to all-ones
-  const std::vector<std::pair<std::uint32_t, std::uint32_t>> tags = {{0, 0}, {1, 5}, {0xffffffffu, 0xfffffffeu}};
+  const std::vector<std::pair<std::uint32_t, std::uint32_t>> tags = {
+      {0, 0}, {1, 5}, {0xffffffffu, 0xfffffffeu}};
   // Positions whose counters carry into c1 (2^32) and wrap (2^64) inside a batch.
   const std::vector<std::uint64_t> bases = {0, 0xffffffffull - 6, ~0ull - 8};
   // Counts around the vector widths (4, 8, 16 counters) and batch sizes, and block entry's 156.

@@ -28,12 +28,14 @@ RB_HOST_DEVICE constexpr float uniform_half(std::uint32_t w) {
 RB_HOST_DEVICE constexpr float uniform_bfloat16(std::uint32_t w) {
   return static_cast<float>(w >> 24) * 0x1p-8f;
 }
+
 namespace detail {
 
-/// v as a double, exactly, for v < 2^53. On x86 without AVX-512DQ, which alone converts 64-bit
-/// integers in vector registers, it is built from two 32-bit conversions (the high 21 bits, and
-/// the low 32 bits offset by 2^31 into int32's range), each exact, as is every sum and product
-/// of powers of two below 2^53: the same value, and a loop of it vectorizes with AVX2.
+/// v as a double, exactly, for v < 2^53. x86 converts 64-bit integers in vector registers only
+/// with AVX-512DQ, so elsewhere v is built from two int32 conversions (its high 21 bits, and its
+/// low 32 bits offset by -2^31 into int32's range), each exact, as are the product by 2^32 and the
+/// sums (their values are integers below 2^53): the same value, and a loop of it vectorizes with
+/// AVX2.
 RB_HOST_DEVICE constexpr double exact_double(std::uint64_t v) {
 #if RB_DEVICE_CODE || defined(__AVX512DQ__)
   return static_cast<double>(v);

@@ -71,7 +71,9 @@ struct CpuLoops {
       T* o = out + e0;
       if constexpr (std::is_same_v<T, float>) {
         if (count % 2 == 0) {  // whole pairs of float elements: straight to the output
-          for (std::int64_t j = 0; j < count / 2; ++j) f(words[2 * j], words[2 * j + 1], &o[2 * j], &o[2 * j + 1]);
+          for (std::int64_t j = 0; j < count / 2; ++j) {
+            f(words[2 * j], words[2 * j + 1], &o[2 * j], &o[2 * j + 1]);
+          }
           continue;
         }
       }

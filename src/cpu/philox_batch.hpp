@@ -27,10 +27,10 @@ namespace {  // one copy per instruction set: see Note [CPU instruction sets] in
 // x86's one vector instruction for that is vpmuludq (_mm256_mul_epu32, _mm512_mul_epu32): the low
 // 32 bits of each 64-bit lane times those of the other operand, into the whole 64-bit lane. Left
 // to the compiler, a loop over 32-bit lanes widens every word to 64 bits and narrows it back in
-// every round (GCC 12's AVX2 code for rb's first, plain C++ batch had 8 vpmuludq among 88 unpacks
-// and 56 shuffles). Here each word lives in the low half of a 64-bit lane instead, one counter per lane
-// (4 per AVX2 vector, 8 per AVX-512 vector), and a product stays where vpmuludq leaves it; `swap`
-// (vpshufd) exchanges the halves of every lane.
+// every round (GCC 12's AVX2 code for rb's first, plain C++ batch had 8 vpmuludq among 88
+// unpacks and 56 shuffles). Here each word lives in the low half of a 64-bit lane instead, one
+// counter per lane (4 per AVX2 vector, 8 per AVX-512 vector), and a product stays where vpmuludq
+// leaves it; `swap` (vpshufd) exchanges the halves of every lane.
 //
 // AVX-512, with c0..c3 in four vectors (only their low halves matter: vpmuludq reads no high half):
 //   p0 = M0 c0, p1 = M1 c2;  c0 = swap(p1) ^ c1 ^ k0, c2 = swap(p0) ^ c3 ^ k1 (one vpternlogq
@@ -143,6 +143,7 @@ RB_FORCE_INLINE void philox_lanes(const Stream& s, std::uint64_t first, const V*
   for (int g = 0; g < kGroups; ++g) {  // x = (c1 : c0), y = (c3 : c2)
     const V even = _mm256_unpacklo_epi64(x[g], y[g]);  // counters 0 | 2
     const V odd = _mm256_unpackhi_epi64(x[g], y[g]);   // counters 1 | 3
+    // 0x20: the low 128-bit halves of even and odd (counters 0, 1); 0x31: the high ones (2, 3)
     _mm256_storeu_si256(reinterpret_cast<V*>(out + 16 * g), _mm256_permute2x128_si256(even, odd, 0x20));
     _mm256_storeu_si256(reinterpret_cast<V*>(out + 16 * g + 8), _mm256_permute2x128_si256(even, odd, 0x31));
   }
