@@ -6,8 +6,8 @@
 //
 // Every figure is the median of 25 timed runs after 3 warm-ups, on buffers of 1 GiB (far beyond
 // the L2 of any GPU); --quick (what CTest runs) times one run of each on 64 MiB, only to show
-// that every benchmark still runs. Fill bandwidth counts bytes written; copy bandwidth counts bytes read plus
-// bytes written, so "of copy" is the fraction of the memory system a fill uses.
+// that every benchmark still runs. Fill bandwidth counts bytes written; copy bandwidth counts
+// bytes read plus bytes written, so "of copy" is the fraction of the memory system a fill uses.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
