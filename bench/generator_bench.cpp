@@ -1,6 +1,7 @@
 // Fill throughput on the CPU: rb's generator against torch's default generator for the same op,
-// raw Philox bits against scalar Random123 and std::mt19937, and the cost of Engine::philox
-// routing for random and non-random ops. Bytes counted are bytes written.
+// raw Philox bits against scalar Random123 and std::mt19937 (in memory and in the L2 cache), and
+// the cost of Engine::philox routing for random and non-random ops. Bytes counted are bytes
+// written.
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -66,21 +67,27 @@ void BM_Randperm(benchmark::State& state) {
 BENCHMARK_TEMPLATE(BM_Randperm, Source::rb)->Name("Fill/randperm_2^20/rb")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_Randperm, Source::torch)->Name("Fill/randperm_2^20/torch")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-// ---- raw bits: 64 MiB of 32-bit words --------------------------------------------------------------
+// ---- raw bits: 32-bit words on the calling thread ------------------------------------------------
+// Into 64 MiB (Fill/raw_bits: the memory system takes part, as in a fill) and into 256 KiB over
+// and over (Fill/raw_bits_in_l2: the buffer stays in the L2 cache, so the generators alone are
+// compared).
 
+constexpr std::int64_t kL2Bytes = 256 << 10;
+
+template <std::int64_t kOutBytes>
 void BM_RawPhiloxRb(benchmark::State& state) {
-  std::vector<std::uint32_t> out(kBytes / 4);
+  std::vector<std::uint32_t> out(kOutBytes / 4);
   const rb::Stream s = rb::make_stream(rb::derive_key(1, 1), rb::Domain::rb_stream);
   for (auto _ : state) {
     rb::detail::philox_words(s, 0, out.size() / 4, out.data());
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(state.iterations() * kBytes);
+  state.SetBytesProcessed(state.iterations() * kOutBytes);
 }
-BENCHMARK(BM_RawPhiloxRb)->Name("Fill/raw_bits/rb_philox_vectorized")->Unit(benchmark::kMillisecond);
 
+template <std::int64_t kOutBytes>
 void BM_RawPhiloxRandom123(benchmark::State& state) {
-  std::vector<std::uint32_t> out(kBytes / 4);
+  std::vector<std::uint32_t> out(kOutBytes / 4);
   r123::Philox4x32 philox;
   const r123::Philox4x32::key_type key = {{1, 2}};
   for (auto _ : state) {
@@ -93,20 +100,26 @@ void BM_RawPhiloxRandom123(benchmark::State& state) {
     }
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(state.iterations() * kBytes);
+  state.SetBytesProcessed(state.iterations() * kOutBytes);
 }
-BENCHMARK(BM_RawPhiloxRandom123)->Name("Fill/raw_bits/random123_scalar")->Unit(benchmark::kMillisecond);
 
+template <std::int64_t kOutBytes>
 void BM_RawMt19937(benchmark::State& state) {
-  std::vector<std::uint32_t> out(kBytes / 4);
+  std::vector<std::uint32_t> out(kOutBytes / 4);
   std::mt19937 mt(1);
   for (auto _ : state) {
     for (auto& w : out) w = mt();
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(state.iterations() * kBytes);
+  state.SetBytesProcessed(state.iterations() * kOutBytes);
 }
-BENCHMARK(BM_RawMt19937)->Name("Fill/raw_bits/std_mt19937")->Unit(benchmark::kMillisecond);
+
+BENCHMARK_TEMPLATE(BM_RawPhiloxRb, kBytes)->Name("Fill/raw_bits/rb_philox_vectorized")->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_RawPhiloxRandom123, kBytes)->Name("Fill/raw_bits/random123_scalar")->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_RawMt19937, kBytes)->Name("Fill/raw_bits/std_mt19937")->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_RawPhiloxRb, kL2Bytes)->Name("Fill/raw_bits_in_l2/rb_philox_vectorized")->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_RawPhiloxRandom123, kL2Bytes)->Name("Fill/raw_bits_in_l2/random123_scalar")->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_RawMt19937, kL2Bytes)->Name("Fill/raw_bits_in_l2/std_mt19937")->Unit(benchmark::kMicrosecond);
 
 // ---- Engine::philox: random ops routed to rb, non-random ops untouched -----------------------------
 

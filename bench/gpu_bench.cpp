@@ -2,11 +2,12 @@
 // host API (Philox4x32-10) against the device-to-device copy bandwidth measured in the same run,
 // plus the cost of entering a block with CUDA generators covered.
 //
-//     gpu_bench [--json out.json]
+//     gpu_bench [--json out.json] [--quick]
 //
 // Every figure is the median of 25 timed runs after 3 warm-ups, on buffers of 1 GiB (far beyond
-// the L2 of any GPU). Fill bandwidth counts bytes written; copy bandwidth counts bytes read plus
-// bytes written, so "of copy" is the fraction of the memory system a fill uses.
+// the L2 of any GPU); --quick (what CTest runs) times one run of each on 64 MiB, only to show
+// that every benchmark still runs. Fill bandwidth counts bytes written; copy bandwidth counts
+// bytes read plus bytes written, so "of copy" is the fraction of the memory system a fill uses.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -43,8 +44,12 @@ namespace {
     }                                                                                         \
   } while (0)
 
+/// Warm-ups and timed runs of each figure (1 and 1 with --quick).
+int g_warmup = 3, g_runs = 25;
+
 /// Median milliseconds of `f` on the current stream, by CUDA events.
-double median_ms(const std::function<void()>& f, int warmup = 3, int runs = 25) {
+double median_ms(const std::function<void()>& f) {
+  const int warmup = g_warmup, runs = g_runs;
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   for (int i = 0; i < warmup; ++i) f();
   CHECK_CUDA(cudaStreamSynchronize(stream));
@@ -77,9 +82,12 @@ struct Row {
 
 int main(int argc, char** argv) {
   std::string json;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::string(argv[i]) == "--json") json = argv[i + 1];
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--json" && i + 1 < argc) json = argv[i + 1];
+    if (std::string(argv[i]) == "--quick") quick = true;
   }
+  if (quick) g_warmup = g_runs = 1;
   if (!torch::cuda::is_available()) {
     std::printf("gpu_bench: no CUDA device here; nothing measured.\n");
     return 0;
@@ -87,7 +95,7 @@ int main(int argc, char** argv) {
   cudaDeviceProp prop;
   CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
   const auto cuda = torch::TensorOptions().device(torch::kCUDA);
-  constexpr std::int64_t kBytes = std::int64_t{1} << 30;
+  const std::int64_t kBytes = std::int64_t{1} << (quick ? 26 : 30);
   std::vector<Row> rows;
 
   // The copy ceiling: bytes read + bytes written per second.
@@ -135,10 +143,10 @@ int main(int argc, char** argv) {
   CHECK_CURAND(curandDestroyGenerator(curand));
 
   // Entering and leaving a block with every CUDA generator covered (host time, microseconds).
-  auto host_us = [](const std::function<void()>& f) {
-    for (int i = 0; i < 1000; ++i) f();
+  auto host_us = [quick](const std::function<void()>& f) {
+    for (int i = 0; i < (quick ? 1 : 1000); ++i) f();
     const auto t0 = std::chrono::steady_clock::now();
-    const int n = 20000;
+    const int n = quick ? 1 : 20000;
     for (int i = 0; i < n; ++i) f();
     return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / n;
   };
@@ -146,8 +154,9 @@ int main(int argc, char** argv) {
   const double restore_us = host_us([] { rb::Block b(10000, rb::OnExit::restore); });
   const double manual_us = host_us([] { torch::manual_seed(10000); });
 
-  std::printf("\nrb GPU benchmark on %s (%d SMs), 1 GiB buffers, median of 25 (CUDA events)\n", prop.name,
-              prop.multiProcessorCount);
+  std::printf("\nrb GPU benchmark on %s (%d SMs), %lld MiB buffers, median of %d (CUDA events)%s\n",
+              prop.name, prop.multiProcessorCount, static_cast<long long>(kBytes >> 20), g_runs,
+              quick ? ": --quick, not a measurement" : "");
   std::printf("%-38s %10s %10s %9s\n", "", "ms", "GB/s", "of copy");
   for (const Row& r : rows) std::printf("%-38s %10.3f %10.1f %8.0f%%\n", r.name.c_str(), r.ms, r.gb_per_s, 100 * r.of_copy);
   std::printf("%-38s %10.2f us (keep), %.2f us (restore), torch::manual_seed %.2f us\n",

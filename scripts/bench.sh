@@ -13,6 +13,13 @@ min_time=${RB_BENCH_MIN_TIME:-0.2}
 echo "== C++ benchmarks (this machine: $(nproc) cores) =="
 ./build/bench/rb_bench --benchmark_min_time="$min_time" \
   --benchmark_out="$results/rb_bench.json" --benchmark_out_format=json
+# Where the CPU has AVX-512, rb's AVX2 kernels too (the README's results table has a column per
+# instruction set): the rows that depend on them again, with RB_CPU_ISA=avx2.
+if [ "$(grep -m1 -ow -e avx512f -e avx512dq -e avx512bw -e avx512vl /proc/cpuinfo | sort -u | wc -l)" = 4 ]; then
+  RB_CPU_ISA=avx2 ./build/bench/rb_bench --benchmark_min_time="$min_time" \
+    --benchmark_filter='^(Fill/|EnterExit/(rb_|torch_manual_seed)|Engine/(uniform|normal|bernoulli))' \
+    --benchmark_out="$results/rb_bench_avx2.json" --benchmark_out_format=json
+fi
 if [ -x build/bench/gpu_bench ] && python3 -c 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)'; then
   ./build/bench/gpu_bench --json "$results/gpu_bench.json"
 else

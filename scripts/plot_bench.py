@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Turns rb's benchmark JSON (bench/results/*.json, written by scripts/bench.sh) into PNG plots and
-prints the ratios the README's results table quotes.
+prints the ratios the README's results table quotes, per rb_bench*.json (one per instruction set).
 
     python3 scripts/plot_bench.py bench/results
 
@@ -92,6 +92,33 @@ def plot_throughput(rows, out, title):
     plt.close(fig)
 
 
+def print_ratios(bench, path):
+    """Prints the ratios of the README's results table from one rb_bench JSON file."""
+    rows = {r["run_name"]: r for r in bench.get("benchmarks", []) if r.get("aggregate_name") == "median"}
+    if not rows:  # a run without repetitions
+        rows = {r["name"]: r for r in bench.get("benchmarks", []) if r.get("run_type") != "aggregate"}
+    context = bench.get("context", {})
+    print(f"{path.name}: rb_cpu_isa={context.get('rb_cpu_isa', '?')}, {context.get('cpu_model', '?')}")
+
+    def ratio(name, peer, key, what):
+        if name in rows and peer in rows:
+            print(f"  {name.replace('/real_time', ''):48s} {rows[name][key] / rows[peer][key]:6.2f}x {what}")
+
+    for name in rows:
+        if name.startswith("Fill/") and "/rb/1/" in name:  # GB/s, one thread
+            ratio(name, name.replace("/rb/", "/torch/"), "bytes_per_second", "torch's GB/s")
+        if name.startswith("Fill/raw_bits") and name.endswith("rb_philox_vectorized"):
+            ratio(name, name.replace("rb_philox_vectorized", "random123_scalar"), "bytes_per_second",
+                  "Random123's GB/s")
+        if name.startswith("EnterExit/rb_"):  # time against torch::manual_seed at the same block seed
+            peer = "EnterExit/torch_manual_seed/" + name.rsplit("/", 1)[1]
+            ratio(name, peer, "cpu_time", "torch::manual_seed's time")
+        if name.startswith("Engine/") and name.endswith("/1"):  # torch-engine block time / philox block time
+            faster = rows[name]["cpu_time"] / rows[name[:-1] + "2"]["cpu_time"] if name[:-1] + "2" in rows else None
+            if faster:
+                print(f"  {name[:-2]:48s} {faster:6.2f}x faster in a philox block")
+
+
 def main():
     results = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results")
     cpu = load(results / "rb_bench.json")
@@ -107,6 +134,8 @@ def main():
         for method, points in sorted(series.items()):
             ys = [y for _, y in points]
             print(f"  {method:40s} min {min(ys):12.0f} ns  max {max(ys):14.0f} ns  max/min {max(ys) / min(ys):10.2f}")
+    for path in sorted(results.glob("rb_bench*.json")):
+        print_ratios(load(path), path)
     rows = throughput_rows(cpu) if cpu else []
     if gpu:
         rows += [("gpu " + r["name"], r["gb_per_s"]) for r in gpu.get("rows", [])]

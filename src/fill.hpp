@@ -60,6 +60,8 @@ Isa cpu_isa();
 void set_cpu_isa(Isa isa);
 /// Whether this CPU can run `isa`.
 bool cpu_supports(Isa isa);
+/// The name of `isa` as RB_CPU_ISA spells it: "scalar", "avx2" or "avx512".
+const char* cpu_isa_name(Isa isa);
 
 /// The raw words of `counters` consecutive outputs of `s` from position `first`, vectorized:
 /// out[4j + w] is word w of s.draw(first + j). On the calling thread.

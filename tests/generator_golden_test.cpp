@@ -1,7 +1,8 @@
 // Golden values of rb's generator, every sampler and dtype from a fixed seed, and of the philox
-// engine's first draws in a block, pinned in tests/golden/generator.txt. A difference is a breaking change of the bits a seed produces:
-// bump rb::kStreamVersion, rerun with RB_UPDATE_GOLDEN=1 (scripts/update_golden.sh) and say why
-// in the README's changelog.
+// engine's first draws in a block, pinned in tests/golden/generator.txt and checked with each CPU
+// instruction set. A difference is a breaking change of the bits a seed produces: bump
+// rb::kStreamVersion, rerun with RB_UPDATE_GOLDEN=1 (scripts/update_golden.sh) and say why in the
+// README's changelog.
 #include <cinttypes>
 #include <cstring>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "isa_test_util.hpp"
 #include "rb/generator.hpp"
 #include "rb/rb.hpp"
 
@@ -101,26 +103,30 @@ std::vector<std::string> golden_lines() {
 std::string golden_path() { return RB_GOLDEN_DIR "/generator.txt"; }
 
 TEST(GeneratorGolden, EverySamplerAndDtypeMatchesTheGoldenTable) {
-  const auto lines = golden_lines();
   if (const char* update = std::getenv("RB_UPDATE_GOLDEN"); update && std::string(update) == "1") {
     std::ofstream out(golden_path());
-    for (const auto& l : lines) out << l << "\n";
+    for (const auto& l : golden_lines()) out << l << "\n";
     GTEST_SKIP() << "RB_UPDATE_GOLDEN=1: rewrote " << golden_path();
   }
   std::ifstream in(golden_path());
   ASSERT_TRUE(in) << "missing " << golden_path() << ": generate it with scripts/update_golden.sh";
   std::vector<std::string> golden;
   for (std::string l; std::getline(in, l);) golden.push_back(l);
-  ASSERT_EQ(golden.size(), lines.size()) << "the golden table has another number of lines";
-  int differences = 0;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    if (lines[i] != golden[i]) {
-      ++differences;
-      ADD_FAILURE() << "line " << i + 1 << "\n  golden: " << golden[i] << "\n  actual: " << lines[i];
+  // Every instruction set of the CPU kernels that this CPU runs. See Note [CPU instruction sets].
+  test::for_each_cpu_isa([&](const std::string& isa) {
+    const auto lines = golden_lines();
+    ASSERT_EQ(golden.size(), lines.size()) << isa << ": the golden table has another number of lines";
+    int differences = 0;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i] != golden[i]) {
+        ++differences;
+        ADD_FAILURE() << isa << ": line " << i + 1 << "\n  golden: " << golden[i] << "\n  actual: " << lines[i];
+      }
     }
-  }
-  EXPECT_EQ(differences, 0) << "the bits a seed produces changed: if deliberate, bump rb::kStreamVersion, "
-                               "run scripts/update_golden.sh and write why in the README's changelog";
+    EXPECT_EQ(differences, 0) << isa << ": the bits a seed produces changed: if deliberate, bump "
+                                 "rb::kStreamVersion, run scripts/update_golden.sh and write why in "
+                                 "the README's changelog";
+  });
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "fill.hpp"
+#include "isa_test_util.hpp"
 #include "ops.hpp"
 #include "rb/generator.hpp"
 #include "rb/rb.hpp"
@@ -165,20 +166,12 @@ TEST_F(GeneratorTest, ThreadCountNeverChangesABit) {
 }
 
 TEST_F(GeneratorTest, EveryInstructionSetGivesTheSameBits) {
-  const detail::Isa chosen = detail::cpu_isa();
   std::vector<torch::Tensor> results;
   std::vector<std::string> names;
-  for (auto [isa, name] : {std::pair{detail::Isa::scalar, "scalar"}, std::pair{detail::Isa::avx2, "avx2"},
-                           std::pair{detail::Isa::avx512, "avx512"}}) {
-    if (!detail::cpu_supports(isa)) {
-      std::cout << "[ NOTE     ] this CPU has no " << name << "; that path was not compared\n";
-      continue;
-    }
-    detail::set_cpu_isa(isa);
+  test::for_each_cpu_isa([&](const std::string& isa) {
     results.push_back(every_op(22));
-    names.push_back(name);
-  }
-  detail::set_cpu_isa(chosen);
+    names.push_back(isa);
+  });
   ASSERT_GE(results.size(), 2u) << "fewer than two instruction sets to compare";
   for (std::size_t i = 1; i < results.size(); ++i) {
     EXPECT_TRUE(torch::equal(results[0], results[i])) << names[0] << " vs " << names[i];

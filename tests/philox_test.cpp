@@ -11,6 +11,7 @@
 
 #include "kat.hpp"
 #include "rb/core.hpp"
+#include "rb/sampling.hpp"
 
 namespace rb {
 namespace {
@@ -166,6 +167,33 @@ TEST(Convert, Word64TakesLowThenHighWord) {
   const Counter out{{0x11111111u, 0x22222222u, 0x33333333u, 0x44444444u}};
   EXPECT_EQ(word64(out, 0), 0x2222222211111111ull);
   EXPECT_EQ(word64(out, 1), 0x4444444433333333ull);
+}
+
+TEST(Convert, ExactDoubleIsTheConversion) {
+  // Around the 2^31 offset and the 2^32 split of its two halves, and up to 2^53 - 1.
+  for (std::uint64_t v : {0ull, 1ull, 0x7fffffffull, 0x80000000ull, 0x80000001ull, 0xffffffffull,
+                          0x100000000ull, 0x100000001ull, 0x17fffffffull, 1ull << 52, (1ull << 53) - 1}) {
+    EXPECT_EQ(detail::exact_double(v), static_cast<double>(v)) << v;
+  }
+  std::mt19937_64 rng(1);
+  for (int i = 0; i < 100000; ++i) {
+    const std::uint64_t v = rng() >> (11 + i % 40);
+    ASSERT_EQ(detail::exact_double(v), static_cast<double>(v)) << v;
+  }
+}
+
+TEST(Convert, CeilPositiveIsCeil) {
+  for (double v : {0x1p-1074, 0.25, 0.5, 1.0, 1.5, 2.5, 3.0, 0x1p52 - 1.5, 0x1p52 - 0.5, 0x1p52 - 1.0,
+                   0x1p52, 0x1p52 + 2.0, 1e300, HUGE_VAL}) {
+    EXPECT_EQ(detail::ceil_positive(v), std::ceil(v)) << v;
+    EXPECT_EQ(detail::ceil_positive(static_cast<float>(v)), std::ceil(static_cast<float>(v))) << v;
+  }
+  std::mt19937_64 rng(2);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int i = 0; i < 100000; ++i) {
+    const double v = unit(rng) * std::ldexp(1.0, i % 60);  // from below 1 to beyond 2^52
+    if (v > 0) ASSERT_EQ(detail::ceil_positive(v), std::ceil(v)) << v;
+  }
 }
 
 TEST(Convert, BoundedIntegersByMultiplyHigh) {

@@ -28,9 +28,29 @@ RB_HOST_DEVICE constexpr float uniform_half(std::uint32_t w) {
 RB_HOST_DEVICE constexpr float uniform_bfloat16(std::uint32_t w) {
   return static_cast<float>(w >> 24) * 0x1p-8f;
 }
+
+namespace detail {
+
+/// v as a double, exactly, for v < 2^53. x86 converts 64-bit integers in vector registers only
+/// with AVX-512DQ, so elsewhere v is built from two int32 conversions (its high 21 bits, and its
+/// low 32 bits offset by -2^31 into int32's range), each exact, as are the product by 2^32 and the
+/// sums (their values are integers below 2^53): the same value, and a loop of it vectorizes with
+/// AVX2.
+RB_HOST_DEVICE constexpr double exact_double(std::uint64_t v) {
+#if RB_DEVICE_CODE || defined(__AVX512DQ__)
+  return static_cast<double>(v);
+#else
+  const double high = static_cast<double>(static_cast<std::int32_t>(v >> 32));
+  const double low = static_cast<double>(static_cast<std::int32_t>(lo32(v) ^ 0x80000000u)) + 0x1p31;
+  return high * 0x1p32 + low;
+#endif
+}
+
+}  // namespace detail
+
 /// float64 uniform in [0, 1): (x >> 11) * 2^-53, for the 64-bit word x.
 RB_HOST_DEVICE constexpr double uniform_double(std::uint64_t x) {
-  return static_cast<double>(x >> 11) * 0x1p-53;
+  return detail::exact_double(x >> 11) * 0x1p-53;
 }
 
 /// The 64-bit word of 64-bit element `j` of a Philox output: words 2j (low) and 2j+1 (high),

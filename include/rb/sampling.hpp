@@ -41,18 +41,22 @@ RB_HOST_DEVICE constexpr float uniform_open_float(std::uint32_t w) {
 }
 /// double uniform in (0, 1), never 0 nor 1. See Note [Open uniforms].
 RB_HOST_DEVICE constexpr double uniform_open_double(std::uint64_t x) {
-  return static_cast<double>(((x >> 12) << 1) | 1u) * 0x1p-53;
+  return detail::exact_double(((x >> 12) << 1) | 1u) * 0x1p-53;
 }
 
 namespace detail {
 
-/// ceil(v) for v > 0, exactly (from a truncating conversion; v >= 2^23, resp. 2^52, is integral).
+/// ceil(v) for v > 0, exactly (v >= 2^23, resp. 2^52, is integral). For float, t truncates v by
+/// a conversion to int32; for double, t is v rounded to an integer by adding and subtracting 2^52
+/// (exact: the spacing of doubles in [2^52, 2^53) is 1), because x86 converts doubles to 64-bit
+/// integers in vector registers only with AVX-512DQ. t is then an integer within 1 of v, below v
+/// only if v is not an integer, and ceil(v) = t < v ? t + 1 : t either way.
 RB_HOST_DEVICE RB_FORCE_INLINE float ceil_positive(float v) {
   const float t = static_cast<float>(static_cast<std::int32_t>(select(v < 0x1p23f, v, 0.0f)));
   return select(v < 0x1p23f, select(t < v, add_rn(t, 1.0f), t), v);
 }
 RB_HOST_DEVICE RB_FORCE_INLINE double ceil_positive(double v) {
-  const double t = static_cast<double>(static_cast<std::int64_t>(select(v < 0x1p52, v, 0.0)));
+  const double t = sub_rn(add_rn(select(v < 0x1p52, v, 0.0), 0x1p52), 0x1p52);
   return select(v < 0x1p52, select(t < v, add_rn(t, 1.0), t), v);
 }
 

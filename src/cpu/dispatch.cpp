@@ -33,14 +33,6 @@ FillRange kernel(Isa isa) {
   }
 }
 
-const char* name(Isa isa) {
-  switch (isa) {
-    case Isa::avx512: return "avx512";
-    case Isa::avx2: return "avx2";
-    default: return "scalar";
-  }
-}
-
 Isa best_isa() {
   if (cpu_supports(Isa::avx512)) return Isa::avx512;
   if (cpu_supports(Isa::avx2)) return Isa::avx2;
@@ -51,7 +43,7 @@ Isa initial_isa() {
   const char* env = std::getenv("RB_CPU_ISA");
   if (!env || !*env) return best_isa();
   for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
-    if (std::strcmp(env, name(isa)) == 0) {
+    if (std::strcmp(env, cpu_isa_name(isa)) == 0) {
       if (!cpu_supports(isa)) {
         throw Error(std::string("RB_CPU_ISA=") + env + ": this CPU cannot run it; unset RB_CPU_ISA.");
       }
@@ -78,11 +70,19 @@ bool cpu_supports(Isa isa) {
   }
 }
 
+const char* cpu_isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return "avx512";
+    case Isa::avx2: return "avx2";
+    default: return "scalar";
+  }
+}
+
 Isa cpu_isa() { return selected().load(std::memory_order_relaxed); }
 
 void set_cpu_isa(Isa isa) {
   if (!cpu_supports(isa)) {
-    throw Error(std::string("rb: this CPU cannot run the ") + name(isa) + " kernels.");
+    throw Error(std::string("rb: this CPU cannot run the ") + cpu_isa_name(isa) + " kernels.");
   }
   selected().store(isa, std::memory_order_relaxed);
 }

@@ -2,60 +2,25 @@
 // (fill_scalar.cpp, fill_avx2.cpp, fill_avx512.cpp). See Note [CPU instruction sets].
 //
 // Include after defining RB_ISA (scalar, avx2 or avx512): it defines fill_range_<RB_ISA> and
-// philox_words_<RB_ISA>. Every loop is
-// plain C++ that GCC vectorizes; there is no intrinsic, so every instruction set computes the
-// same IEEE operations in the same order and gives the same bits.
+// philox_words_<RB_ISA>. The Philox rounds are integer intrinsics (philox_batch.hpp: exact, so
+// the bits do not depend on them); every floating-point loop is plain C++ that GCC vectorizes,
+// without intrinsics, so every instruction set computes the same IEEE operations in the same
+// order and gives the same bits.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
-
-#include <Random123/philox.h>
+#include <type_traits>
 
 #include "../samplers.hpp"
+#include "philox_batch.hpp"
 
 namespace rb::detail {
 namespace {
 
-/// Counters per batch: 64 Philox outputs (1 KiB of words) stay in L1 and give the vectorizer
-/// four AVX-512 vectors of lanes per round.
+/// Counters per batch: 64 Philox outputs (1 KiB of words) stay in L1, and 64 is a multiple of the
+/// counters philox_counters computes at once (16 with AVX2 and AVX-512, 64 in the baseline build).
 constexpr int kBatch = 64;
-
-// Philox4x32-10 on kBatch consecutive counters of `s`, starting at `first`: words[4j + w] is word
-// w of philox(s.counter(first + j), s.key). The same rounds as Random123's philox4x32_R (its
-// multipliers PHILOX_M4x32_* and Weyl increments PHILOX_W32_*), as struct-of-arrays lanes.
-inline void philox_batch(const Stream& s, std::uint64_t first, std::uint32_t* __restrict words) {
-  std::uint32_t c0[kBatch], c1[kBatch], c2[kBatch], c3[kBatch];
-  for (int j = 0; j < kBatch; ++j) {
-    const std::uint64_t position = s.base + first + static_cast<std::uint64_t>(j);
-    c0[j] = static_cast<std::uint32_t>(position);
-    c1[j] = static_cast<std::uint32_t>(position >> 32);
-    c2[j] = s.domain;
-    c3[j] = s.substream;
-  }
-  std::uint32_t k0 = s.key.v[0], k1 = s.key.v[1];
-  for (int round = 0; round < 10; ++round) {
-    for (int j = 0; j < kBatch; ++j) {
-      const std::uint64_t p0 = static_cast<std::uint64_t>(PHILOX_M4x32_0) * c0[j];
-      const std::uint64_t p1 = static_cast<std::uint64_t>(PHILOX_M4x32_1) * c2[j];
-      const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1[j] ^ k0;
-      const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3[j] ^ k1;
-      c1[j] = static_cast<std::uint32_t>(p1);
-      c3[j] = static_cast<std::uint32_t>(p0);
-      c0[j] = n0;
-      c2[j] = n2;
-    }
-    k0 += PHILOX_W32_0;
-    k1 += PHILOX_W32_1;
-  }
-  for (int j = 0; j < kBatch; ++j) {
-    words[4 * j + 0] = c0[j];
-    words[4 * j + 1] = c1[j];
-    words[4 * j + 2] = c2[j];
-    words[4 * j + 3] = c3[j];
-  }
-}
 
 // The CPU loops: each walks the counters [first, last) in batches of kBatch and applies a functor
 // of src/samplers.hpp to every element of those counters that lies below n.
@@ -69,7 +34,7 @@ struct CpuLoops {
     T* out = static_cast<T*>(r.out);
     alignas(64) std::uint32_t words[4 * kBatch];
     for (std::uint64_t c = first; c < last; c += kBatch) {
-      philox_batch(r.stream, c, words);
+      philox_counters(r.stream, c, std::min<std::uint64_t>(kBatch, last - c), words);
       const std::int64_t e0 = static_cast<std::int64_t>(4 * c);
       const std::int64_t count = end(c, 4) - e0;
       T* o = out + e0;
@@ -83,7 +48,7 @@ struct CpuLoops {
     T* out = static_cast<T*>(r.out);
     alignas(64) std::uint32_t words[4 * kBatch];
     for (std::uint64_t c = first; c < last; c += kBatch) {
-      philox_batch(r.stream, c, words);
+      philox_counters(r.stream, c, std::min<std::uint64_t>(kBatch, last - c), words);
       const std::int64_t e0 = static_cast<std::int64_t>(2 * c);
       const std::int64_t count = end(c, 2) - e0;
       T* o = out + e0;
@@ -100,13 +65,21 @@ struct CpuLoops {
     alignas(64) std::uint32_t words[4 * kBatch];
     alignas(64) float values[4 * kBatch];
     for (std::uint64_t c = first; c < last; c += kBatch) {
-      philox_batch(r.stream, c, words);
+      philox_counters(r.stream, c, std::min<std::uint64_t>(kBatch, last - c), words);
       const std::int64_t e0 = static_cast<std::int64_t>(4 * c);
       const std::int64_t count = end(c, 4) - e0;
+      T* o = out + e0;
+      if constexpr (std::is_same_v<T, float>) {
+        if (count % 2 == 0) {  // whole pairs of float elements: straight to the output
+          for (std::int64_t j = 0; j < count / 2; ++j) {
+            f(words[2 * j], words[2 * j + 1], &o[2 * j], &o[2 * j + 1]);
+          }
+          continue;
+        }
+      }
       for (std::int64_t j = 0; j < (count + 1) / 2; ++j) {
         f(words[2 * j], words[2 * j + 1], &values[2 * j], &values[2 * j + 1]);
       }
-      T* o = out + e0;
       for (std::int64_t i = 0; i < count; ++i) o[i] = static_cast<T>(values[i]);
     }
   }
@@ -118,7 +91,7 @@ struct CpuLoops {
     alignas(64) std::uint32_t words[4 * kBatch];
     alignas(64) double values[2 * kBatch];
     for (std::uint64_t c = first; c < last; c += kBatch) {
-      philox_batch(r.stream, c, words);
+      philox_counters(r.stream, c, std::min<std::uint64_t>(kBatch, last - c), words);
       const std::int64_t e0 = static_cast<std::int64_t>(2 * c);
       const std::int64_t count = end(c, 2) - e0;
       for (std::int64_t j = 0; j < (count + 1) / 2; ++j) {
@@ -149,11 +122,7 @@ void RB_CONCAT(fill_range_, RB_ISA)(const FillRequest& r, std::uint64_t first, s
 
 void RB_CONCAT(philox_words_, RB_ISA)(const Stream& s, std::uint64_t first, std::uint64_t counters,
                                       std::uint32_t* out) {
-  alignas(64) std::uint32_t words[4 * kBatch];
-  for (std::uint64_t c = 0; c < counters; c += kBatch) {
-    philox_batch(s, first + c, words);
-    std::memcpy(out + 4 * c, words, 4 * sizeof(std::uint32_t) * std::min<std::uint64_t>(kBatch, counters - c));
-  }
+  philox_counters(s, first, counters, out);
 }
 
 }  // namespace rb::detail
