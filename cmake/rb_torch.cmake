@@ -19,6 +19,10 @@ set_source_files_properties(${rb_cpu_dir}/fill_avx2.cpp PROPERTIES COMPILE_OPTIO
 set_source_files_properties(${rb_cpu_dir}/fill_avx512.cpp PROPERTIES COMPILE_OPTIONS
   "${rb_kernel_flags};-mavx512f;-mavx512dq;-mavx512bw;-mavx512vl;-mprefer-vector-width=512")
 
+# rb's version, for the first line of a trace (src/trace_environment.cpp).
+set_property(SOURCE ${PROJECT_SOURCE_DIR}/src/trace_environment.cpp APPEND PROPERTY
+             COMPILE_DEFINITIONS "RB_VERSION=\"${PROJECT_VERSION}\"")
+
 add_library(rb_torch SHARED ${rb_torch_sources})
 add_library(rb::torch ALIAS rb_torch)
 set_target_properties(rb_torch PROPERTIES

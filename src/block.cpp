@@ -8,6 +8,7 @@
 
 #include <c10/util/Exception.h>
 
+#include "audit.hpp"
 #include "engine.hpp"
 #include "state.hpp"
 #include "torch_state.hpp"
@@ -23,9 +24,13 @@ std::atomic<std::uint64_t> g_generation{0};
 // Frame ids are unique in the process, so a frame is never mistaken for another thread's.
 std::atomic<std::uint64_t> g_next_frame_id{1};
 
-// One open block on the calling thread: what rb::State records of it, and its frame id.
+// One open block on the calling thread: what rb::State records of it, its frame id, and what the
+// trace says of it (Note [Trace format]).
 struct Frame : detail::FrameRecord {
   std::uint64_t id = 0;
+  Site site{nullptr, 0};
+  std::uint64_t drawn = 0;  // rb stream outputs claimed while it is the innermost block
+  std::string trace_path;
 };
 
 // What each thread owns: its block stack, its default engine, and its rb stream outside blocks
@@ -75,6 +80,11 @@ Engine active_engine(const ThreadState& ts) {
   return ts.frames.empty() ? ts.default_engine : ts.frames.back().engine;
 }
 
+// Writes the trace line of `frame`, the innermost of `ts`, which is being left.
+void trace_leaving(const ThreadState& ts, const Frame& frame) noexcept {
+  detail::trace_exit(frame, {frame.site, ts.frames.size(), frame.drawn, &frame.trace_path});
+}
+
 // Removes the calling thread's frame `id` without touching torch's generators, and routes per the
 // frame below it.
 void close_frame(std::uint64_t id) noexcept {
@@ -97,7 +107,9 @@ void set_seed(std::uint64_t initial_seed) {
                 ": set the seed once, at the start of the program, outside every block.");
   }
   detail::check_not_capturing("call rb::set_seed");
+  detail::start_trace_from_environment();
   detail::install_torch_state(derive_key(initial_seed, 0), ts.default_engine);
+  detail::forget_reuse();
   g_initial_seed.store(initial_seed, std::memory_order_relaxed);
   g_generation.fetch_add(1, std::memory_order_acq_rel);
   g_seeded.store(true, std::memory_order_release);
@@ -126,15 +138,15 @@ void set_default_engine(Engine engine) {
 
 Engine default_engine() { return thread_state().default_engine; }
 
-Block::Block(std::uint64_t block_seed, OnExit on_exit, Engine engine)
-    : Block(block_seed, on_exit, engine, Ranks::replicated) {}
+Block::Block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Site site)
+    : Block(block_seed, on_exit, engine, Ranks::replicated, site) {}
 
-Block::Block(std::uint64_t block_seed, Ranks ranks)
-    : Block(block_seed, OnExit::keep, default_engine(), ranks) {}
+Block::Block(std::uint64_t block_seed, Ranks ranks, Site site)
+    : Block(block_seed, OnExit::keep, default_engine(), ranks, site) {}
 
-Block::Block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Ranks ranks)
+Block::Block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Ranks ranks, Site site)
     : block_seed_(block_seed), on_exit_(on_exit), engine_(engine), ranks_(ranks) {
-  frame_id_ = detail::enter_block(block_seed, on_exit, engine, ranks);
+  frame_id_ = detail::enter_block(block_seed, on_exit, engine, ranks, site);
   key_ = thread_state().frames.back().key;
 }
 
@@ -160,7 +172,7 @@ BlockContext current_context() {
   return BlockContext{top.block_seed, top.key, top.engine};
 }
 
-WorkerBlock::WorkerBlock(const BlockContext& context, std::uint32_t worker) {
+WorkerBlock::WorkerBlock(const BlockContext& context, std::uint32_t worker, Site site) {
   if (worker == ~std::uint32_t{0}) {
     throw Error("rb::WorkerBlock: worker index 2^32 - 1 is reserved; use 0 .. 2^32 - 2.");
   }
@@ -176,12 +188,19 @@ WorkerBlock::WorkerBlock(const BlockContext& context, std::uint32_t worker) {
   frame.installs = false;
   frame.worker = true;
   frame.position = 0;
+  frame.site = site;
   ts.frames.push_back(std::move(frame));
   detail::enable_routing();
   frame_id_ = ts.frames.back().id;
 }
 
-WorkerBlock::~WorkerBlock() noexcept { close_frame(frame_id_); }
+WorkerBlock::~WorkerBlock() noexcept {
+  const ThreadState& ts = thread_state();
+  if (detail::tracing_now() && !ts.frames.empty() && ts.frames.back().id == frame_id_) {
+    trace_leaving(ts, ts.frames.back());
+  }
+  close_frame(frame_id_);
+}
 
 Stream reserve(std::uint64_t n_counters) {
   detail::check_not_capturing("reserve an rb stream");
@@ -199,6 +218,7 @@ Stream take_active_stream(std::uint64_t n_counters) {
     stream = make_stream(top.key, Domain::rb_stream, top.substream);
     stream.base = top.position;
     top.position += n_counters;
+    top.drawn += n_counters;
   } else {
     sync_root(ts);
     stream = make_stream(ts.root_key, Domain::rb_stream);
@@ -208,8 +228,10 @@ Stream take_active_stream(std::uint64_t n_counters) {
   return stream;
 }
 
-std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Ranks ranks) {
+std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Ranks ranks,
+                          Site site) {
   EntryOptions options;
+  options.site = site;
   if (ranks == Ranks::distinct) {
     seed_for_block(block_seed);
     const std::optional<RankInfo> known = known_rank();
@@ -236,6 +258,7 @@ std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engin
   frame.block_seed = block_seed;
   frame.key = derive_key(seed, block_seed);
   if (options.rank) frame.key = rank_key(frame.key, *options.rank);  // Note [Ranks and paths]
+  check_reuse(frame.key, block_seed, options.site, options.reporter);  // the last check
   frame.rank = options.rank;
   frame.on_exit = on_exit;
   frame.engine = engine;
@@ -243,6 +266,8 @@ std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engin
   frame.installs = options.install_torch;
   frame.worker = false;
   frame.position = 0;
+  frame.site = options.site;
+  if (tracing_now()) frame.trace_path = options.trace_path;
   if (frame.installs) {
     if (on_exit == OnExit::restore) frame.saved = snapshot_torch_state();
     install_torch_state(frame.key, engine);
@@ -269,6 +294,7 @@ void exit_block(std::uint64_t frame_id) {
   }
   Frame& top = ts.frames.back();
   if (top.installs) check_not_capturing("leave a block");
+  if (tracing_now()) trace_leaving(ts, top);
   const bool installs = top.installs;
   if (top.saved) restore_torch_state(*top.saved);
   ts.frames.pop_back();
@@ -277,6 +303,11 @@ void exit_block(std::uint64_t frame_id) {
 }
 
 std::size_t block_depth() noexcept { return thread_state().frames.size(); }
+
+void count_drawn(std::uint64_t n_counters) noexcept {
+  ThreadState& ts = thread_state();
+  if (!ts.frames.empty()) ts.frames.back().drawn += n_counters;
+}
 
 ThreadRecord record_thread(const char* what) {
   seeded_initial_seed(what);

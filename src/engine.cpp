@@ -8,6 +8,8 @@
 #include <c10/core/DispatchKey.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
 
+#include "audit.hpp"
+
 namespace rb::detail {
 
 // Note [Philox engine streams]
@@ -98,6 +100,7 @@ Stream claim_op_stream(std::uint64_t n_counters) {
     std::lock_guard<std::mutex> lock(gen.mutex());
     ticket = cpu_impl(gen)->random64();
   }
+  count_drawn(n_counters);  // what the trace says the block drew (Note [Trace format])
   return make_stream(make_key(ticket), Domain::rb_stream);
 }
 

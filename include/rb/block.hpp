@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "rb/audit.hpp"
 #include "rb/error.hpp"
 #include "rb/path.hpp"
 #include "rb/ranks.hpp"
@@ -65,6 +66,9 @@ Engine default_engine();
 /// it, innermost first, which a scope guarantees. Throws rb::Error before rb::set_seed or while a
 /// CUDA graph is being captured.
 ///
+/// Entering the key of a block entered from another call site warns (rb::set_reuse_policy); the
+/// last argument, defaulted, is the call site (rb::Site).
+///
 /// A block is replicated (the same on every rank of a distributed job) unless it is given
 /// rb::Ranks::distinct: then its key, and so every stream it installs, is folded with this
 /// process's rank (rb::set_rank; rb::Error before it). See Note [Ranks and paths].
@@ -74,11 +78,11 @@ Engine default_engine();
 class Block {
  public:
   explicit Block(std::uint64_t block_seed, OnExit on_exit = OnExit::keep,
-                 Engine engine = default_engine());
+                 Engine engine = default_engine(), Site site = {});
   /// A block of `ranks`, kept on exit, with the thread's default engine.
-  Block(std::uint64_t block_seed, Ranks ranks);
+  Block(std::uint64_t block_seed, Ranks ranks, Site site = {});
   /// A block with every choice explicit.
-  Block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Ranks ranks);
+  Block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Ranks ranks, Site site = {});
   /// Leaves the block (restoring on-entry states under OnExit::restore). Never throws: if leaving
   /// is impossible (a CUDA graph is being captured), it warns and leaves torch's generators as they
   /// are.
@@ -109,15 +113,16 @@ class Block {
 ///
 ///     auto net = rb::with_block(44, [] { return torch::nn::Linear(128, 10); });
 template <class F>
-decltype(auto) with_block(std::uint64_t block_seed, F&& f) {
-  Block block(block_seed);
+decltype(auto) with_block(std::uint64_t block_seed, F&& f, Site site = {}) {
+  Block block(block_seed, OnExit::keep, default_engine(), site);
   return std::forward<F>(f)();
 }
 
 /// with_block with an explicit exit mode and engine.
 template <class F>
-decltype(auto) with_block(std::uint64_t block_seed, OnExit on_exit, Engine engine, F&& f) {
-  Block block(block_seed, on_exit, engine);
+decltype(auto) with_block(std::uint64_t block_seed, OnExit on_exit, Engine engine, F&& f,
+                          Site site = {}) {
+  Block block(block_seed, on_exit, engine, site);
   return std::forward<F>(f)();
 }
 
@@ -126,16 +131,16 @@ decltype(auto) with_block(std::uint64_t block_seed, OnExit on_exit, Engine engin
 ///     auto y = rb::with_block(rb::path("dropout", step), rb::Ranks::distinct,
 ///                             [&] { return dropout(x); });
 template <class F>
-decltype(auto) with_block(std::uint64_t block_seed, Ranks ranks, F&& f) {
-  Block block(block_seed, ranks);
+decltype(auto) with_block(std::uint64_t block_seed, Ranks ranks, F&& f, Site site = {}) {
+  Block block(block_seed, ranks, site);
   return std::forward<F>(f)();
 }
 
 /// with_block with every choice explicit.
 template <class F>
 decltype(auto) with_block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Ranks ranks,
-                          F&& f) {
-  Block block(block_seed, on_exit, engine, ranks);
+                          F&& f, Site site = {}) {
+  Block block(block_seed, on_exit, engine, ranks, site);
   return std::forward<F>(f)();
 }
 
@@ -176,7 +181,7 @@ BlockContext current_context();
 ///     });
 class WorkerBlock {
  public:
-  WorkerBlock(const BlockContext& context, std::uint32_t worker);
+  WorkerBlock(const BlockContext& context, std::uint32_t worker, Site site = {});
   ~WorkerBlock() noexcept;
   WorkerBlock(const WorkerBlock&) = delete;
   WorkerBlock& operator=(const WorkerBlock&) = delete;
@@ -197,16 +202,19 @@ Stream take_active_stream(std::uint64_t n_counters);
 /// The engine of the calling thread's innermost block (its default engine outside blocks).
 Engine active_engine() noexcept;
 
-/// Enters a block on the calling thread and returns its frame id (what Block does). A distinct
-/// block takes the rank of rb::set_rank (rb::Error before it).
+/// Enters a block on the calling thread from `site` and returns its frame id (what Block does). A
+/// distinct block takes the rank of rb::set_rank (rb::Error before it).
 std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine,
-                          Ranks ranks = Ranks::replicated);
+                          Ranks ranks = Ranks::replicated, Site site = {});
 
 /// What rblock needs beyond Block: an explicit rank (a process group's, which need not be the
 /// process's rank) and blocks that leave torch's generators alone.
 struct EntryOptions {
   std::optional<std::uint32_t> rank;  ///< distinct on this rank; replicated without one
   bool install_torch = true;          ///< false: torch's CPU and CUDA generators are left alone
+  Site site{nullptr, 0};              ///< where it is entered; unknown: never a reuse
+  ReuseReporter reporter;             ///< how a reuse is reported (default: TORCH_WARN, rb::Error)
+  std::string trace_path;             ///< its path's parts as a JSON array, for the trace, or empty
 };
 /// enter_block with explicit options.
 std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine,
