@@ -2,6 +2,8 @@
 // of torch-reproducible-block and against what users write by hand (save, manual_seed, restore).
 #include <array>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -51,6 +53,40 @@ void BM_RbBlock(benchmark::State& state) {
 BENCHMARK_TEMPLATE(BM_RbBlock, rb::OnExit::keep, rb::Engine::torch)->Name("EnterExit/rb_keep")->DenseRange(0, 9);
 BENCHMARK_TEMPLATE(BM_RbBlock, rb::OnExit::restore, rb::Engine::torch)->Name("EnterExit/rb_restore")->DenseRange(0, 9);
 BENCHMARK_TEMPLATE(BM_RbBlock, rb::OnExit::keep, rb::Engine::philox)->Name("EnterExit/rb_philox_keep")->DenseRange(0, 9);
+
+// What finding divergences costs a block (Note [Block reuse], Note [Trace format]), beside
+// EnterExit/rb_keep, which checks reuse (the default policy, warn; every entry from one site, so
+// nothing is reused): without the check (Reuse::allow), and with a trace written to a file.
+void BM_RbBlockReuseAllow(benchmark::State& state) {
+  at::set_num_threads(1);
+  rb::set_reuse_policy(rb::Reuse::allow);
+  rb::set_seed(kInitialSeed);
+  const std::uint64_t seed = seed_of(state);
+  for (auto _ : state) {
+    rb::Block block(seed);
+    benchmark::DoNotOptimize(&block);
+  }
+  rb::set_reuse_policy(rb::Reuse::warn);
+  label(state);
+}
+BENCHMARK(BM_RbBlockReuseAllow)->Name("EnterExit/rb_keep_reuse_allow")->Arg(1);
+
+void BM_RbBlockTraced(benchmark::State& state) {
+  at::set_num_threads(1);
+  rb::set_seed(kInitialSeed);
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string path = std::string(tmp != nullptr ? tmp : "/tmp") + "/rb_bench_trace.jsonl";
+  rb::start_trace(path);  // a line of ~330 bytes per block: ~60 MB for a 0.5 s run
+  const std::uint64_t seed = seed_of(state);
+  for (auto _ : state) {
+    rb::Block block(seed);
+    benchmark::DoNotOptimize(&block);
+  }
+  rb::stop_trace();
+  std::remove(path.c_str());
+  label(state);
+}
+BENCHMARK(BM_RbBlockTraced)->Name("EnterExit/rb_keep_traced")->Arg(1);
 
 // ---- the peers -------------------------------------------------------------------------------
 

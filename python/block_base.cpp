@@ -2,6 +2,8 @@
 // more than rb's own work (python/rblock/__init__.py's `block` derives from it).
 #include "fast_calls.hpp"  // Python.h, before structmember.h
 
+#include "audit_calls.hpp"
+
 #include <structmember.h>
 
 #include <cstddef>
@@ -32,6 +34,7 @@ struct BlockObject {
 PyObject* g_rank_name = nullptr;         // "_rank": the rank of a per_rank block, from Python
 PyObject* g_refused_name = nullptr;      // "_refused": raises a clearer error, or returns None
 PyObject* g_not_entered_name = nullptr;  // "_not_entered": raises the error of a stray __exit__
+PyObject* g_path_name = nullptr;         // "path": the path of a block, for the trace
 
 // __enter__: every check of rblock.block's Python half first (its rank), then one enter().
 PyObject* block_enter(PyObject* obj, PyObject*) {
@@ -44,7 +47,12 @@ PyObject* block_enter(PyObject* obj, PyObject*) {
     Py_DECREF(r);
     if (rank == -1 && PyErr_Occurred()) return nullptr;
   }
-  PyObject* token = enter(self->block_seed, self->restore != 0, self->engine, rank, self->which);
+  const rb::Site site = wants_site() ? caller_site() : rb::Site{nullptr, 0};
+  PyObject* path = rb::tracing() ? PyObject_GetAttr(obj, g_path_name) : nullptr;
+  if (path == nullptr && PyErr_Occurred()) return nullptr;
+  PyObject* token =
+      enter(self->block_seed, self->restore != 0, self->engine, rank, self->which, site, path);
+  Py_XDECREF(path);
   if (token == nullptr) {
     if (PyErr_ExceptionMatches(error_type())) {  // rb refused: Python may say more (unseeded)
       PyObject *type, *value, *traceback;
@@ -139,7 +147,10 @@ void add_block_base(py::module_& m) {
   g_rank_name = PyUnicode_InternFromString("_rank");
   g_refused_name = PyUnicode_InternFromString("_refused");
   g_not_entered_name = PyUnicode_InternFromString("_not_entered");
-  if (!g_rank_name || !g_refused_name || !g_not_entered_name) throw py::error_already_set();
+  g_path_name = PyUnicode_InternFromString("path");
+  if (!g_rank_name || !g_refused_name || !g_not_entered_name || !g_path_name) {
+    throw py::error_already_set();
+  }
   PyObject* type = PyType_FromSpec(&g_block_spec);
   if (type == nullptr) throw py::error_already_set();
   m.attr("BlockBase") = py::reinterpret_steal<py::object>(type);

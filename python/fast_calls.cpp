@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "audit_calls.hpp"
 #include "python_generators.hpp"
 #include "rb/block.hpp"
 #include "rb/path.hpp"
@@ -76,7 +77,7 @@ bool failed(long long value) { return value == -1 && PyErr_Occurred(); }
 // Returns the token: the frame id (an int), or for a restoring block a capsule that also holds the
 // Python generators' states. Raises (nullptr), changing nothing, on error.
 PyObject* enter(unsigned long long block_seed, bool restore, long long engine, long long rank,
-                unsigned long long which) {
+                unsigned long long which, rb::Site site, PyObject* path) {
   return guarded([&]() -> PyObject* {
     std::unique_ptr<RestoreToken> token;
     if (restore) {
@@ -91,6 +92,7 @@ PyObject* enter(unsigned long long block_seed, bool restore, long long engine, l
     rb::detail::EntryOptions options;
     if (rank >= 0) options.rank = static_cast<std::uint32_t>(rank);
     options.install_torch = (which & kTorch) != 0;
+    set_audit_options(options, site, path);
     const std::uint64_t frame = rb::detail::enter_block(
         block_seed, restore ? rb::OnExit::restore : rb::OnExit::keep,
         engine == 1 ? rb::Engine::philox : rb::Engine::torch, options);
@@ -147,10 +149,12 @@ std::vector<SavedPythonStates*> open_restoring_states() {
 
 namespace {
 
-// enter_block(block_seed, restore, engine, rank, generators) -> token: enter, for the decorator.
+// enter_block(block_seed, restore, engine, rank, generators, site, path) -> token: enter, for the
+// decorator (site: (filename, line), or None for the caller's).
 PyObject* enter_block(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs != 5) {
-    PyErr_SetString(PyExc_TypeError, "enter_block(block_seed, restore, engine, rank, generators)");
+  if (nargs != 7) {
+    PyErr_SetString(PyExc_TypeError,
+                    "enter_block(block_seed, restore, engine, rank, generators, site, path)");
     return nullptr;
   }
   const unsigned long long block_seed = PyLong_AsUnsignedLongLong(args[0]);
@@ -163,7 +167,9 @@ PyObject* enter_block(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   if (failed(rank)) return nullptr;
   const unsigned long long which = PyLong_AsUnsignedLongLong(args[4]);
   if (failed(which)) return nullptr;
-  return enter(block_seed, restore != 0, engine, rank, which);
+  rb::Site site{nullptr, 0};
+  if (!site_of(args[5], site)) return nullptr;
+  return enter(block_seed, restore != 0, engine, rank, which, site, args[6]);
 }
 
 // exit_block(token): leave.
@@ -244,7 +250,7 @@ PyObject* set_argument_errors(PyObject*, PyObject* const* args, Py_ssize_t nargs
 
 PyMethodDef g_methods[] = {
     {"enter_block", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(enter_block)),
-     METH_FASTCALL, "enter_block(block_seed, restore, engine, rank, generators) -> token"},
+     METH_FASTCALL, "enter_block(block_seed, restore, engine, rank, generators, site, path) -> token"},
     {"exit_block", exit_block, METH_O, "exit_block(token): leaves the block of the token."},
     {"path", path, METH_O, "path(parts): rb::path of a tuple of ints and strs, as an int."},
     {"set_argument_errors",

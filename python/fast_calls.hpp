@@ -7,6 +7,7 @@
 #include <pybind11/pybind11.h>
 
 #include "python_generators.hpp"
+#include "rb/audit.hpp"
 
 namespace rbpy {
 
@@ -15,9 +16,11 @@ namespace rbpy {
 void add_fast_calls(pybind11::module_& m, PyObject* error);
 
 /// Enters a block on the calling thread (rank -1: replicated; engine 0 torch, 1 philox; `which` a
-/// mask of Generators) and returns its token, or nullptr with a Python error, changing nothing.
+/// mask of Generators) from `site`, with the `path` it came from (a str, a tuple, or None / nullptr:
+/// a block seed) for the trace, and returns its token, or nullptr with a Python error, changing
+/// nothing.
 PyObject* enter(unsigned long long block_seed, bool restore, long long engine, long long rank,
-                unsigned long long which);
+                unsigned long long which, rb::Site site, PyObject* path);
 /// Leaves the block of `token`, the calling thread's innermost, and returns None; or nullptr with
 /// a Python error, changing nothing.
 PyObject* leave(PyObject* token);

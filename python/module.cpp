@@ -11,6 +11,7 @@
 #include <pybind11/stl.h>
 #include <torch/csrc/Generator.h>
 
+#include "audit_calls.hpp"
 #include "fast_calls.hpp"
 #include "python_generators.hpp"
 #include "rb/block.hpp"
@@ -56,6 +57,7 @@ PYBIND11_MODULE(_C, m) {
 
   auto& error = py::register_exception<rb::Error>(m, "Error", PyExc_RuntimeError);
   rbpy::add_fast_calls(m, error.ptr());
+  rbpy::add_audit_calls(m);
 
   py::enum_<rb::Engine>(m, "Engine")
       .value("torch", rb::Engine::torch)

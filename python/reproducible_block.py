@@ -30,6 +30,8 @@ except ImportError:
 
 __all__ = ["Reproducible_Block"]
 
+rblock._C.add_internal_file(__file__)  # a block's call site is the `with` that uses this class
+
 
 class Reproducible_Block:
     """Python, NumPy and PyTorch (CPU and CUDA) random states manager statement.

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,10 @@ namespace rb::detail {
 /// `reporter` (TORCH_WARN when it is null), which may throw to refuse the entry. Records the key's
 /// first site. Call it last among an entry's checks, before anything changes.
 void check_reuse(Key key, std::uint64_t block_seed, Site site, const ReuseReporter& reporter);
+
+/// What a reuse report says: `prefix` ("rb", "rblock") and `allow`, the call that allows reuses in
+/// the caller's language.
+std::string reuse_message(const ReuseReport& report, const char* prefix, const char* allow);
 
 /// Forgets every key and reported pair: rb::set_seed starts a new run.
 void forget_reuse() noexcept;
@@ -50,9 +55,12 @@ struct TracedExit {
 /// what it drew). Never throws: a failed write warns and stops the trace.
 void trace_exit(const FrameRecord& frame, const TracedExit& exit) noexcept;
 
-/// Starts the trace named by RB_TRACE, once per process (rb::set_seed calls it). Throws rb::Error
-/// when the file cannot be created.
-void start_trace_from_environment();
+/// Starts the trace named by RB_TRACE, once per process (rb::set_seed(initial_seed) calls it, before
+/// it changes anything). Throws rb::Error when the file cannot be created.
+void start_trace_from_environment(std::uint64_t initial_seed);
+
+/// rb::start_trace, with the initial seed its first line records (nullopt: not seeded yet).
+void open_trace(const std::string& path, std::optional<std::uint64_t> initial_seed);
 
 /// What a Python process adds to the trace: `environment` (JSON members, without braces, for the
 /// first line) and `line` (appends members such as `,"random":"..."` to each block's line; called
@@ -61,7 +69,7 @@ void set_trace_hooks(std::string environment, void (*line)(std::string& out));
 
 /// The environment's members of a trace's first line (rb, torch, CUDA, ...: Note [Trace format]),
 /// JSON without braces (src/trace_environment.cpp).
-std::string environment_members();
+std::string environment_members(std::optional<std::uint64_t> initial_seed);
 
 /// Appends `text` (UTF-8) to `out` as a JSON string, quotes included.
 void append_json_string(std::string& out, std::string_view text);

@@ -107,7 +107,7 @@ void set_seed(std::uint64_t initial_seed) {
                 ": set the seed once, at the start of the program, outside every block.");
   }
   detail::check_not_capturing("call rb::set_seed");
-  detail::start_trace_from_environment();
+  detail::start_trace_from_environment(initial_seed);
   detail::install_torch_state(derive_key(initial_seed, 0), ts.default_engine);
   detail::forget_reuse();
   g_initial_seed.store(initial_seed, std::memory_order_relaxed);

@@ -83,13 +83,20 @@ Pair pair_of(Site first, Site second) {
   return Pair{first.file, first.line, second.file, second.line};
 }
 
-std::string message(const ReuseReport& r) {
-  return "rb: block " + std::to_string(r.block_seed) + " entered at " + where(r.second) +
-         " was entered at " + where(r.first) +
+}  // namespace
+
+std::string reuse_message(const ReuseReport& r, const char* prefix, const char* allow) {
+  return std::string(prefix) + ": block " + std::to_string(r.block_seed) + " entered at " +
+         where(r.second) + " was entered at " + where(r.first) +
          " too: both draw the same numbers (the same key under this initial seed and rank). Give "
-         "each place its own block seed or path (rb::path), or call "
-         "rb::set_reuse_policy(rb::Reuse::allow) if the reuse is meant." +
-         (r.policy == Reuse::error ? " (rb::Reuse::error)" : " Warned once for this pair of places.");
+         "each place its own block seed or path, or call " + allow + " if the reuse is meant." +
+         (r.policy == Reuse::error ? " (reuse policy: error)" : " Warned once for this pair of places.");
+}
+
+namespace {
+
+std::string message(const ReuseReport& r) {
+  return reuse_message(r, "rb", "rb::set_reuse_policy(rb::Reuse::allow)");
 }
 
 // Looks `key` up from `site`: true, with the key's first place in `first`, when it is a reuse not

@@ -256,7 +256,7 @@ void set_trace_hooks(std::string environment, void (*line)(std::string& out)) {
   t.python_line.store(line, std::memory_order_release);
 }
 
-void start_trace_from_environment() {
+void start_trace_from_environment(std::uint64_t initial_seed) {
   static std::atomic<bool> done{false};
   if (done.load(std::memory_order_acquire)) return;
   const char* requested = std::getenv("RB_TRACE");
@@ -280,15 +280,13 @@ void start_trace_from_environment() {
                 " processes: they would all write that file. Put {rank} in the name "
                 "(RB_TRACE=run.{rank}.jsonl) to give each rank its own.");
   }
-  start_trace(path);
+  open_trace(path, initial_seed);
   ::setenv("RB_TRACE_OWNER", pid.c_str(), 1);
   done.store(true, std::memory_order_release);
 }
 
-}  // namespace detail
-
-void start_trace(const std::string& path) {
-  detail::Trace& t = detail::trace();
+void open_trace(const std::string& path, std::optional<std::uint64_t> initial_seed) {
+  Trace& t = trace();
   std::lock_guard<std::mutex> lock(t.mutex);
   if (t.fd >= 0) {
     throw Error("rb::start_trace(\"" + path + "\"): a trace is already being written to " + t.path +
@@ -299,10 +297,10 @@ void start_trace(const std::string& path) {
     throw Error("rb::start_trace: cannot create \"" + path + "\" (" + std::strerror(errno) +
                 "): give a path in a directory you can write.");
   }
-  std::string header = "{\"rb_trace\":" + std::to_string(detail::kFormatVersion) + "," +
-                       detail::environment_members() +
+  std::string header = "{\"rb_trace\":" + std::to_string(kFormatVersion) + "," +
+                       environment_members(initial_seed) +
                        (t.python_environment.empty() ? "" : ",") + t.python_environment + "}\n";
-  if (!detail::write_line(fd, header)) {
+  if (!write_line(fd, header)) {
     const int error = errno;
     ::close(fd);
     throw Error("rb::start_trace: cannot write to \"" + path + "\" (" + std::strerror(error) + ").");
@@ -311,9 +309,20 @@ void start_trace(const std::string& path) {
   t.path = path;
   t.process = "main";
   ++t.generation;
-  detail::t_number = {t.generation, 0};  // the thread that starts the trace is thread 0
+  t_number = {t.generation, 0};  // the thread that starts the trace is thread 0
   t.next_thread = 1;
-  detail::g_tracing.store(true, std::memory_order_relaxed);
+  g_tracing.store(true, std::memory_order_relaxed);
+}
+
+}  // namespace detail
+
+void start_trace(const std::string& path) {
+  std::optional<std::uint64_t> seed;
+  try {
+    seed = initial_seed();
+  } catch (const Error&) {  // not seeded yet: the first line says null
+  }
+  detail::open_trace(path, seed);
 }
 
 void stop_trace() noexcept {

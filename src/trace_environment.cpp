@@ -60,7 +60,7 @@ std::string gpus() {
 
 }  // namespace
 
-std::string environment_members() {
+std::string environment_members(std::optional<std::uint64_t> initial_seed) {
   const at::Context& ctx = at::globalContext();
   const at::CUDAHooksInterface& cuda = at::detail::getCUDAHooks();
   std::string out = "\"rb\":";
@@ -87,12 +87,7 @@ std::string environment_members() {
   } else {
     out += "null";
   }
-  out += ",\"initial_seed\":";
-  try {
-    out += std::to_string(initial_seed());
-  } catch (const Error&) {  // not seeded yet
-    out += "null";
-  }
+  out += ",\"initial_seed\":" + (initial_seed ? std::to_string(*initial_seed) : std::string("null"));
   const std::optional<RankInfo> rank = known_rank();
   out += ",\"rank\":" + (rank ? std::to_string(rank->rank) : std::string("null"));
   out += ",\"world_size\":" + (rank ? std::to_string(rank->world_size) : std::string("null"));

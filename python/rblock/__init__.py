@@ -64,6 +64,12 @@ __all__ = [
     "check_consistent",
     "state_dict",
     "load_state_dict",
+    "ReuseWarning",
+    "set_reuse_policy",
+    "reuse_policy",
+    "trace",
+    "stop_trace",
+    "tracing",
 ]
 
 Error = _C.Error
@@ -169,12 +175,12 @@ def path(*parts):
 # nothing, a block that is not the thread's innermost.
 
 
-def _enter(b):
-    """Enters block `b` (what b.__enter__ does, without recording the entry in `b`); returns the
-    token that _C.exit_block takes."""
+def _enter(b, site):
+    """Enters block `b` from `site` ((filename, line), or None: the caller's) as b.__enter__ does,
+    without recording the entry in `b`; returns the token that _C.exit_block takes."""
     rank = _distributed.block_rank(b.group) if b.per_rank else -1
     try:
-        return _C.enter_block(b.block_seed, b.restore, b._engine, rank, b._which)
+        return _C.enter_block(b.block_seed, b.restore, b._engine, rank, b._which, site, b.path)
     except Error:
         _explain_refusal(b)
         raise
@@ -280,11 +286,14 @@ class block(_C.BlockBase):
 
 def _decorate(fn, b):
     """`fn` run inside a fresh entry of block `b` on every call (a with-statement around its
-    body)."""
+    body). Its call site is where `fn` is defined, wherever it is called from (Note [Block reuse]);
+    the caller's for a callable without code."""
+    code = getattr(fn, "__code__", None)
+    site = (code.co_filename, code.co_firstlineno) if code is not None else None
 
     @functools.wraps(fn)
     def in_block(*args, **kwargs):
-        token = _enter(b)
+        token = _enter(b, site)
         try:
             return fn(*args, **kwargs)
         finally:
@@ -355,3 +364,6 @@ def generator(block_seed, device="cpu"):
 from . import distributed as _distributed  # noqa: E402  (it uses the names above)
 from .distributed import check_consistent, set_rank, worker_init_fn  # noqa: E402
 from .checkpoint import load_state_dict, state_dict  # noqa: E402
+from .audit import (  # noqa: E402
+    ReuseWarning, reuse_policy, set_reuse_policy, stop_trace, trace, tracing,
+)
