@@ -16,12 +16,14 @@ import argparse
 import datetime
 import importlib.util
 import json
+import os
 import pathlib
 import platform
 import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -114,6 +116,17 @@ def per_sample(budget_s):
     out = []
     for name, fn in rows:
         median, fastest = time_call(fn, budget_s)
+        out.append({"impl": name, "median_us": median * 1e6, "min_us": fastest * 1e6})
+    # What finding divergences costs (rblock's README, "When a run does not reproduce"): the
+    # first row checks reuses (the default policy); without the check, and traced to a file.
+    rblock.set_reuse_policy("allow")
+    audit_rows = [('rblock.block(s), set_reuse_policy("allow")',
+                   time_call(lambda: enter_leave(full), budget_s))]
+    rblock.set_reuse_policy("warn")
+    with tempfile.TemporaryDirectory() as folder, rblock.trace(os.path.join(folder, "t.jsonl")):
+        audit_rows.append(("rblock.block(s), traced (rblock.trace)",
+                           time_call(lambda: enter_leave(full), budget_s)))
+    for name, (median, fastest) in audit_rows:
         out.append({"impl": name, "median_us": median * 1e6, "min_us": fastest * 1e6})
     return out
 
