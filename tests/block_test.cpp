@@ -1,5 +1,6 @@
 // SPEC.md "Blocks", behaviours 1-7, on torch's default CPU generator (and CUDA where present).
 #include <atomic>
+#include <future>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -7,6 +8,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -232,6 +234,76 @@ TEST_F(BlockTest, ABlockDestroyedOnAnotherThreadLeavesThatThreadsBlocksAlone) {
   Block own(6, OnExit::restore);
   foreign.reset();  // warns; must not close `own`, whose frame id a per-thread counter would share
   EXPECT_EQ(detail::block_depth(), 1u);
+}
+
+bool routed() { return c10::impl::tls_is_dispatch_key_included(c10::DispatchKey::CustomRNGKeyId); }
+
+/// Runs `open` on a new thread, then `destroy` on this thread while that thread waits, then
+/// `check` on that thread; returns what `check` returned.
+template <class Open, class Destroy, class Check>
+bool across_threads(Open open, Destroy destroy, Check check) {
+  std::promise<void> opened, destroyed;
+  std::promise<bool> checked;
+  std::thread owner([&] {
+    open();
+    opened.set_value();
+    destroyed.get_future().wait();
+    checked.set_value(check());
+  });
+  opened.get_future().wait();
+  destroy();
+  destroyed.set_value();
+  const bool result = checked.get_future().get();
+  owner.join();
+  return result;
+}
+
+TEST_F(BlockTest, ABlockDestroyedOnAnotherThreadIsClosedOnItsOwnThread) {
+  std::unique_ptr<Block> own, foreign;
+  test::CapturedWarnings warnings;
+  bool only_own_open = false, unrouted = false, own_leaves = false, seed_works = false;
+  across_threads(
+      [&] {
+        own = std::make_unique<Block>(5, OnExit::keep, Engine::torch);
+        foreign = std::make_unique<Block>(6, OnExit::restore, Engine::philox);
+      },
+      [&] { foreign.reset(); },  // the wrong thread: a warning here, the block closed there
+      [&] {
+        only_own_open = detail::block_depth() == 1;
+        unrouted = !routed();
+        own.reset();  // block 6 is no longer above it: leaving works
+        own_leaves = detail::block_depth() == 0;
+        try {
+          rb::set_seed(42);
+          seed_works = true;
+        } catch (const rb::Error&) {
+        }
+        return true;
+      });
+  EXPECT_TRUE(only_own_open);
+  EXPECT_TRUE(unrouted);
+  EXPECT_TRUE(own_leaves);
+  EXPECT_TRUE(seed_works);
+  EXPECT_TRUE(warnings.saw("not open on this thread"));
+}
+
+TEST_F(BlockTest, AWorkerBlockLeftOutOfOrderOrOnAnotherThreadWarnsAndCloses) {
+  const BlockContext ctx = current_context();
+  {
+    test::CapturedWarnings warnings;
+    auto outer = std::make_unique<WorkerBlock>(ctx, 0);
+    WorkerBlock inner(ctx, 1);
+    outer.reset();  // out of order
+    EXPECT_TRUE(warnings.saw("reverse order")) << warnings.messages.size();
+    EXPECT_EQ(detail::block_depth(), 1u);
+  }
+  EXPECT_EQ(detail::block_depth(), 0u);
+  std::unique_ptr<WorkerBlock> worker;
+  test::CapturedWarnings warnings;
+  EXPECT_TRUE(across_threads([&] { worker = std::make_unique<WorkerBlock>(ctx, 2); },
+                             [&] { worker.reset(); },
+                             [&] { return detail::block_depth() == 0; }));
+  EXPECT_TRUE(warnings.saw("not open on this thread"));
 }
 
 TEST_F(BlockTest, ManyThreadsEnteringAndLeavingNeverCorruptAGenerator) {

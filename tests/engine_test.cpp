@@ -1,10 +1,11 @@
 // Engine::philox: generator-less random ops inside a block draw from its rb stream; routing is
 // per thread, nests, survives exceptions; every random op of torch is covered or listed.
+#include <future>
 #include <map>
 #include <set>
 #include <sstream>
-#include <future>
 #include <thread>
+#include <tuple>
 
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -63,20 +64,26 @@ TEST_F(EngineTest, PhiloxBlockZeroIsItsGeneratorFromTheStart) {
   EXPECT_TRUE(same_bits(inside, torch::randn({33}, make_generator(0))));
 }
 
-TEST_F(EngineTest, NativeDropoutComputesWhatCompositeDropoutComputes) {
-  // CUDA dropout reaches rb's native_dropout; CPU dropout decomposes into bernoulli_: a philox
-  // block must give the same values either way.
-  const auto x = torch::randn({1001});
-  torch::Tensor native, composite;
-  {
-    Block b(14, OnExit::keep, Engine::philox);
-    native = std::get<0>(at::native_dropout(x, 0.3, true));
+TEST_F(EngineTest, NativeDropoutComputesWhatCompositeDropoutComputesInEveryDtype) {
+  // CUDA dropout reaches rb's native_dropout; CPU dropout decomposes into bernoulli_ on a tensor of
+  // the input's dtype: a philox block must give the same values, mask and stream advance either way.
+  for (auto dtype : {torch::kFloat, torch::kDouble, torch::kHalf, torch::kBFloat16}) {
+    const auto x = torch::randn({1001}).to(dtype);
+    torch::Tensor native, mask, composite, after_native, after_composite;
+    {
+      Block b(14, OnExit::keep, Engine::philox);
+      std::tie(native, mask) = at::native_dropout(x, 0.3, true);
+      after_native = torch::rand({8});
+    }
+    {
+      Block b(14, OnExit::keep, Engine::philox);
+      composite = torch::dropout(x, 0.3, true);
+      after_composite = torch::rand({8});
+    }
+    EXPECT_TRUE(same_bits(native, composite)) << dtype;
+    EXPECT_TRUE(torch::equal(mask, composite.ne(0))) << dtype;  // x from randn: never 0
+    EXPECT_TRUE(same_bits(after_native, after_composite)) << dtype << ": the stream advanced differently";
   }
-  {
-    Block b(14, OnExit::keep, Engine::philox);
-    composite = torch::dropout(x, 0.3, true);
-  }
-  EXPECT_TRUE(same_bits(native, composite));
 }
 
 TEST_F(EngineTest, TorchGeneratorsStillGetTheBlocksState) {

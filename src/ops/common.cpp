@@ -1,4 +1,5 @@
-// When rb's op kernels draw, how they claim counters and fill a tensor. See src/ops/common.hpp.
+// When rb's op kernels draw, and how they fill a tensor: checks and allocation first, then the
+// claim of counters, then the fill. See src/ops/common.hpp.
 #include "common.hpp"
 
 #include <limits>
@@ -6,6 +7,7 @@
 #include <string>
 
 #include <ATen/ATen.h>
+#include <ATen/MemoryOverlap.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
 
 #include "../generator_impl.hpp"
@@ -27,46 +29,24 @@ bool is_supported(at::ScalarType t) {
   }
 }
 
+void refuse_foreign(const at::Generator& gen) {
+  if (gen.defined() && gen.key_set().has(kKey) && rb_generator_impl(gen) == nullptr) {
+    throw Error("rb: a generator at DispatchKey::CustomRNGKeyId that is not one of rb's (another "
+                "library's?) reached rb's kernels: rb cannot draw from it, and torch's kernels would "
+                "misread it. Pass rb's generator (rb::make_generator, rblock.generator) or torch's.");
+  }
+}
+
 bool use_rb(const OptGen& gen, const Tensor& t, Fills fills) {
-  if (gen.has_value() && gen->defined()) return rb_generator_impl(*gen) != nullptr;
+  if (gen.has_value() && gen->defined()) {
+    if (rb_generator_impl(*gen) != nullptr) return true;
+    refuse_foreign(*gen);
+    return false;
+  }
   if (!c10::impl::tls_is_dispatch_key_included(kKey) || active_engine() != Engine::philox) return false;
   if (!t.is_cpu() && !t.is_cuda()) return false;
   return fills == Fills::floating ? is_floating(t.scalar_type()) : is_supported(t.scalar_type());
 }
-
-namespace {
-
-void check_device(const OptGen& gen, const Tensor& t, const char* op) {
-  const c10::Device d = t.device();
-  if (!d.is_cpu() && !d.is_cuda()) {
-    throw Error(std::string("rb: ") + op + " on a " + d.str() +
-                " tensor: rb's generator fills CPU and CUDA tensors only.");
-  }
-  if (!gen.has_value() || !gen->defined()) return;
-  const c10::Device g = gen->device();
-  const bool same = g.type() == d.type() && (!g.has_index() || !d.has_index() || g.index() == d.index());
-  if (!same) {
-    throw Error(std::string("rb: ") + op + ": an rb generator on " + g.str() +
-                " cannot fill a tensor on " + d.str() + "; create it with rb::make_generator(seed, " +
-                "tensor.device()) (element i is the same on every device).");
-  }
-}
-
-/// Claims `counters` Philox outputs for this call: from rb's generator, or from the calling
-/// thread's active block stream (philox engine). Refused during CUDA graph capture, which would
-/// bake one stream position into every replay.
-Stream claim(const OptGen& gen, const Tensor& t, std::uint64_t counters, const char* op) {
-  check_device(gen, t, op);
-  if (t.is_cuda()) check_not_capturing((std::string("draw ") + op + " from an rb stream").c_str());
-  if (gen.has_value() && gen->defined()) {
-    PhiloxGeneratorImpl* impl = rb_generator_impl(*gen);
-    std::lock_guard<std::mutex> lock(impl->mutex_);
-    return impl->take(counters);
-  }
-  return take_active_stream(counters);
-}
-
-}  // namespace
 
 double floating_max(at::ScalarType t) {
   switch (t) {
@@ -87,26 +67,73 @@ void check_supported(const Tensor& t, const char* op) {
               t.scalar_type(), "; rb's generator fills float32/64, float16, bfloat16, bool, "
               "uint8 and signed integer tensors");
 }
+void check_no_overlap(const Tensor& out) { at::assert_no_internal_overlap(out); }
 
-void fill(Tensor& self, FillRequest request, const OptGen& gen, const char* op) {
-  if (self.is_cuda() && !cuda_kernels_built()) {
+// ---- Fill -----------------------------------------------------------------------------------------
+
+Fill::Fill(Tensor& self, const OptGen& gen, const char* op) : self_(self), gen_(gen), op_(op) {
+  const c10::Device d = self.device();
+  if (!d.is_cpu() && !d.is_cuda()) {
+    throw Error(std::string("rb: ") + op + " on a " + d.str() +
+                " tensor: rb's generator fills CPU and CUDA tensors only.");
+  }
+  if (d.is_cuda() && !cuda_kernels_built()) {
     throw Error(std::string("rb: ") + op + " on a CUDA tensor, but rb was built without CUDA kernels "
                 "(RB_CUDA=OFF): rebuild it with nvcc.");
   }
-  const Stream stream = claim(gen, self, counters_for(self.numel(), request.wide), op);
-  if (self.numel() == 0) return;
-  Tensor target = self.is_contiguous() ? self : at::empty(self.sizes(), self.options());
-  request.dtype = target.scalar_type();
-  request.out = target.data_ptr();
-  request.n = target.numel();
-  request.stream = stream;
-  if (target.is_cuda()) {
-    const c10::OptionalDeviceGuard guard(target.device());
+  if (gen.has_value() && gen->defined()) {
+    const c10::Device g = gen->device();
+    if (g.type() != d.type() || (g.has_index() && d.has_index() && g.index() != d.index())) {
+      throw Error(std::string("rb: ") + op + ": an rb generator on " + g.str() +
+                  " cannot fill a tensor on " + d.str() + "; create it with rb::make_generator(seed, "
+                  "tensor.device()) in C++, rblock.generator(seed, tensor.device) in Python (element i "
+                  "is the same on every device).");
+    }
+  }
+  // Refused during CUDA graph capture on the tensor's device: a captured launch would bake one
+  // stream position into every replay.
+  if (d.is_cuda()) check_not_capturing((std::string("draw ") + op + " from an rb stream").c_str(), d);
+  check_no_overlap(self);
+  target_ = self.is_contiguous() ? self : at::empty(self.sizes(), self.options());
+}
+
+Stream Fill::claim(bool wide) {
+  const std::uint64_t counters = counters_for(self_.numel(), wide);
+  if (gen_.has_value() && gen_->defined()) {
+    PhiloxGeneratorImpl* impl = rb_generator_impl(*gen_);
+    std::lock_guard<std::mutex> lock(impl->mutex_);
+    return impl->take(counters);
+  }
+  return take_active_stream(counters);
+}
+
+void Fill::fill_part(FillRequest request, const Stream& stream, std::int64_t first, std::int64_t n) {
+  if (n == 0) return;
+  const std::int64_t per = request.wide ? 2 : 4;  // elements per Philox output
+  request.dtype = target_.scalar_type();
+  request.out = static_cast<char*>(target_.data_ptr()) + first * target_.element_size();
+  request.n = n;
+  request.stream = stream.skip(static_cast<std::uint64_t>(first / per));
+  if (target_.is_cuda()) {
+    const c10::OptionalDeviceGuard guard(target_.device());
     fill_cuda(request);
   } else {
     fill_cpu(request);
   }
-  if (!target.is_same(self)) self.copy_(target);
+}
+
+void Fill::finish() {
+  if (!target_.is_same(self_)) self_.copy_(target_);
+}
+
+void Fill::run(FillRequest request) {
+  const Stream stream = claim(request.wide);
+  fill_part(request, stream, 0, self_.numel());
+  finish();
+}
+
+void fill(Tensor& self, FillRequest request, const OptGen& gen, const char* op) {
+  Fill(self, gen, op).run(request);
 }
 
 FillRequest request(Sampler sampler, bool wide, double a, double b) {

@@ -1,6 +1,8 @@
 // rb's kernels for the distributions: uniform_, normal_, log_normal_, exponential_, cauchy_,
 // geometric_, bernoulli_ and the functional normal / bernoulli forms torch implements per backend.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include <ATen/ATen.h>
 #include <ATen/ExpandUtils.h>
@@ -83,16 +85,95 @@ Tensor& bernoulli_float_(c10::DispatchKeySet ks, Tensor& self, double p, OptGen 
   return self;
 }
 
+// Note [bernoulli_ with a tensor of probabilities]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// Element i of the output compares its word(s) with p[i] as a float64, p broadcast to the output's
+// shape in row-major order (Note [Element mapping]). A p of one element takes the scalar path,
+// which compares with the same float64: the same bits. Otherwise the probabilities are converted to
+// float64 a chunk of elements at a time, into buffers allocated once: at most 2^20 elements, and
+// at most the output's size in bytes altogether, so the extra memory never grows with a broadcast
+// p (torch's kernel takes p as it is; rb's kernels read one float64 per element).
+
+/// The float64 probabilities of consecutive output elements, a chunk at a time. Every buffer is
+/// allocated by the constructor: see Note [Check, allocate, then claim].
+class ProbabilityChunks {
+ public:
+  /// `p` is broadcast to `target`'s shape; the chunks are written on `target`'s device.
+  ProbabilityChunks(const Tensor& p, const Tensor& target) : p_(p.expand(target.sizes())) {
+    const bool flat = p_.is_contiguous();  // else each chunk gathers p's elements by offset
+    const std::int64_t bytes_per_element = flat ? 8 : 48;  // the buffers below, per element
+    constexpr std::int64_t kMin = 4096, kMax = std::int64_t{1} << 20;  // elements; multiples of 4
+    const auto fits = static_cast<std::int64_t>(target.nbytes()) / bytes_per_element / 4 * 4;
+    chunk_ = std::min(target.numel(), std::clamp(fits, kMin, kMax));
+    buffer_ = at::empty({chunk_}, target.options().dtype(at::kDouble));
+    if (flat) return;
+    std::int64_t span = 1;  // p's elements lie in [storage offset, storage offset + span)
+    for (std::int64_t d = 0; d < p_.dim(); ++d) span += (p_.size(d) - 1) * p_.stride(d);
+    storage_ = p_.as_strided({span}, {1});
+    const auto index_options = p_.options().dtype(at::kLong);
+    index_ = at::empty({chunk_}, index_options);
+    offset_ = at::empty({chunk_}, index_options);
+    scratch_ = at::empty({chunk_}, index_options);
+    values_ = at::empty({chunk_}, p_.options());
+  }
+
+  /// Elements per chunk: a multiple of 4 (so of the elements per Philox output), or all of them.
+  std::int64_t size() const { return chunk_; }
+
+  /// The probabilities of output elements [first, first + n), n <= size().
+  const double* load(std::int64_t first, std::int64_t n) {
+    Tensor buffer = buffer_.narrow(0, 0, n);
+    if (!storage_.defined()) {
+      buffer.copy_(p_.view({-1}).narrow(0, first, n));
+      return buffer.data_ptr<double>();
+    }
+    // Each element's offset in p's storage, from its row-major index: sum of coordinate * stride.
+    Tensor index = index_.narrow(0, 0, n), offset = offset_.narrow(0, 0, n), scratch = scratch_.narrow(0, 0, n);
+    at::arange_out(index, first, first + n, 1);
+    offset.zero_();
+    for (std::int64_t d = p_.dim() - 1; d >= 0; --d) {
+      if (p_.size(d) == 1) continue;
+      if (p_.stride(d) != 0) offset.add_(at::remainder_out(scratch, index, p_.size(d)), p_.stride(d));
+      index.div_(p_.size(d), "floor");
+    }
+    Tensor values = values_.narrow(0, 0, n);
+    at::take_out(values, storage_, offset);
+    buffer.copy_(values);
+    return buffer.data_ptr<double>();
+  }
+
+ private:
+  Tensor p_;
+  std::int64_t chunk_;
+  Tensor buffer_;
+  Tensor storage_, index_, offset_, scratch_, values_;  // gathering only
+};
+
 Tensor& bernoulli_tensor_(c10::DispatchKeySet ks, Tensor& self, const Tensor& p, OptGen gen) {
   if (!use_rb(gen, self, Fills::supported)) return at::_ops::bernoulli__Tensor::redispatch(below(ks), self, p, gen);
   check_supported(self, "bernoulli_");
   TORCH_CHECK(p.is_floating_point(), "rb: bernoulli_ expects a floating point p, got ", p.scalar_type());
-  const Tensor probs = p.to(self.device(), at::kDouble).expand(self.sizes()).contiguous();
-  TORCH_CHECK(at::logical_and(probs >= 0, probs <= 1).all().item<bool>(),
-              "rb: bernoulli_ expects all probabilities in [0, 1]");
-  FillRequest r = request(Sampler::bernoulli_tensor, is_double(self));
-  r.p = probs.data_ptr<double>();
-  fill(self, r, gen, "bernoulli_");
+  (void)p.expand(self.sizes());  // refuses, as torch does, a p that does not broadcast to self
+  if (self.numel() > 0) {
+    const auto [low, high] = at::aminmax(p);  // on p's own elements: nothing of the output's size
+    TORCH_CHECK(low.item<double>() >= 0 && high.item<double>() <= 1,  // NaN fails both
+                "rb: bernoulli_ expects all probabilities in [0, 1]");
+  }
+  const bool wide = is_double(self);
+  if (p.numel() == 1) {  // See Note [bernoulli_ with a tensor of probabilities]
+    fill(self, request(Sampler::bernoulli, wide, p.item<double>()), gen, "bernoulli_");
+    return self;
+  }
+  Fill filling(self, gen, "bernoulli_");
+  ProbabilityChunks chunks(p, filling.target());
+  const Stream stream = filling.claim(wide);
+  for (std::int64_t first = 0; first < self.numel(); first += chunks.size()) {
+    const std::int64_t n = std::min(chunks.size(), self.numel() - first);
+    FillRequest r = request(Sampler::bernoulli_tensor, wide);
+    r.p = chunks.load(first, n);
+    filling.fill_part(r, stream, first, n);
+  }
+  filling.finish();
   return self;
 }
 

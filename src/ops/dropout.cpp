@@ -14,15 +14,19 @@ namespace rb::detail::ops {
 namespace {
 
 // rrelu in training: for x <= 0, noise is uniform in [lower, upper) and the output x * noise;
-// for x > 0, noise is 1. One uniform per element whatever the sign (a fixed advance).
+// otherwise noise is 1. One uniform per element whatever the sign (a fixed advance). Every check
+// and allocation comes before the draw (Note [Check, allocate, then claim]).
 Tensor& rrelu_noise_into(const Tensor& self, Tensor& noise, const at::Scalar& lower, const at::Scalar& upper,
                          const OptGen& gen, Tensor& out) {
   TORCH_CHECK(noise.sizes() == self.sizes(), "rb: rrelu_with_noise expects noise of the input's shape ",
               self.sizes(), ", got ", noise.sizes());
+  check_no_overlap(noise);
+  check_no_overlap(out);
+  const Tensor not_negative = self.le(0).logical_not_();  // noise 1 there (and for NaN)
   Tensor u = at::empty(self.sizes(), self.options().memory_format(at::MemoryFormat::Contiguous));
   u.uniform_(lower.toDouble(), upper.toDouble(), gen);
-  noise.copy_(at::where(self.le(0), u, at::ones_like(u)));
-  return out.copy_(self.mul(noise));
+  noise.copy_(u.masked_fill_(not_negative, 1));
+  return at::mul_out(out, self, noise);
 }
 
 Tensor rrelu_with_noise(c10::DispatchKeySet ks, const Tensor& self, Tensor& noise, const at::Scalar& lower,
@@ -49,10 +53,14 @@ Tensor& rrelu_with_noise_(c10::DispatchKeySet ks, Tensor& self, Tensor& noise, c
   return rrelu_noise_into(self.clone(), noise, lower, upper, gen, self);
 }
 
-// Dropout keeps each element with probability 1 - p: mask = bernoulli(1 - p) (32-bit elements),
-// output = input * (mask / (1 - p)), the arithmetic of torch's composite dropout (what the CPU
-// runs), so a philox block gives the same values whether dropout reaches this kernel (CUDA) or
-// decomposes into bernoulli_ (CPU).
+// Note [Dropout in a philox block]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// On the CPU, torch's dropout decomposes into noise = empty_like(input).bernoulli_(1 - p), then
+// input * noise.div_(1 - p); on CUDA it reaches native_dropout, which rb implements the same way:
+// the noise drawn in the input's dtype (so 64-bit elements for float64, 32-bit ones otherwise:
+// Note [Element mapping]), then the same two elementwise ops. A philox block thus gives the same
+// output, mask and stream advance on both devices, in every dtype (torch's own CPU native_dropout
+// also draws its mask in the input's dtype).
 std::tuple<Tensor, Tensor> native_dropout(c10::DispatchKeySet ks, const Tensor& input, double p,
                                           std::optional<bool> train) {
   if (!use_rb(std::nullopt, input, Fills::floating) || (train.has_value() && !*train) || p == 0 ||
@@ -60,10 +68,14 @@ std::tuple<Tensor, Tensor> native_dropout(c10::DispatchKeySet ks, const Tensor& 
     return at::_ops::native_dropout::redispatch(below(ks), input, p, train);
   }
   TORCH_CHECK(0 <= p && p <= 1, "rb: dropout probability has to be between 0 and 1, but got ", p);
+  Tensor noise = at::empty(input.sizes(), input.options());
   Tensor mask = at::empty(input.sizes(), input.options().dtype(at::kBool));
-  mask.bernoulli_(1 - p);
-  if (p == 1) return {input.mul(at::zeros({}, input.options())), mask};
-  return {input.mul(mask.to(input.scalar_type()).div_(1 - p)), mask};
+  Tensor output = at::empty_like(input);
+  const Tensor zero = at::zeros({}, input.options());
+  noise.bernoulli_(1 - p);
+  at::ne_out(mask, noise, 0);
+  if (p == 1) return {at::mul_out(output, input, zero), mask};
+  return {at::mul_out(output, input, noise.div_(1 - p)), mask};
 }
 
 // _fused_dropout(self, p): p is the probability to KEEP; mask is uint8.
@@ -71,9 +83,11 @@ std::tuple<Tensor, Tensor> fused_dropout(c10::DispatchKeySet ks, const Tensor& s
   if (!use_rb(gen, self, Fills::floating)) return at::_ops::_fused_dropout::redispatch(below(ks), self, p, gen);
   TORCH_CHECK(0 <= p && p <= 1, "rb: _fused_dropout expects a keep probability in [0, 1], got ", p);
   Tensor mask = at::empty(self.sizes(), self.options().dtype(at::kByte));
+  Tensor output = at::empty_like(self);
   mask.bernoulli_(p, gen);
   const double scale = p == 0 ? 0.0 : 1.0 / p;
-  return {self.mul(mask).mul_(scale), mask};
+  output.copy_(mask).mul_(self).mul_(scale);  // mask * self = self * mask, exactly
+  return {output, mask};
 }
 
 }  // namespace

@@ -19,17 +19,19 @@ namespace {
 using ops::below;
 using ops::kKey;
 
-/// Boxed kernel for random ops rb does not cover: refuses rb's generator (torch's kernel would
-/// static_cast it to its own type), lets everything else through to torch.
+/// Boxed kernel for random ops rb does not cover: refuses rb's generator and any other generator at
+/// rb's key (torch's kernel would static_cast it to its own type), lets everything else through.
 void uncovered(const c10::OperatorHandle& op, c10::DispatchKeySet ks, torch::jit::Stack* stack) {
   const auto& args = op.schema().arguments();
   const std::size_t first = stack->size() - args.size();
   for (std::size_t i = 0; i < args.size(); ++i) {
     const c10::IValue& v = (*stack)[first + i];
-    if (v.isGenerator() && rb_generator_impl(v.toGenerator())) {
+    if (!v.isGenerator()) continue;
+    if (rb_generator_impl(v.toGenerator())) {
       throw Error("rb: " + op.schema().operator_name().name + " is not covered by rb's generator; " +
                   "call it with torch's generator (inside a block it holds the block's state).");
     }
+    ops::refuse_foreign(v.toGenerator());
   }
   op.redispatchBoxed(below(ks), stack);
 }

@@ -75,19 +75,42 @@ void argsort_keys(const std::int64_t* keys, std::int64_t n, std::int64_t* out) {
 namespace rb::detail::ops {
 namespace {
 
+/// Refuses, as torch does, a dtype that cannot hold randperm(n): bool, an integer type whose
+/// maximum is below n - 1, and float16, float32 and float64 beyond n = 2^digits + 1 (the last n
+/// whose indices they hold exactly; torch checks nothing for bfloat16).
+void check_randperm_dtype(std::int64_t n, at::ScalarType t) {
+  TORCH_CHECK(t != at::kBool, "rb: randperm does not fill bool tensors (neither does torch)");
+  const auto exact_up_to = [](int digits) { return (std::int64_t{1} << digits) + 1; };
+  switch (t) {
+    case at::kHalf:
+      TORCH_CHECK(n <= exact_up_to(11), "rb: randperm: n cannot be greater than 2049 for Half type, got n=", n);
+      break;
+    case at::kFloat:
+      TORCH_CHECK(n <= exact_up_to(24), "rb: randperm: n cannot be greater than 2^24+1 for Float type, got n=", n);
+      break;
+    case at::kDouble:
+      TORCH_CHECK(n <= exact_up_to(53), "rb: randperm: n cannot be greater than 2^53+1 for Double type, got n=", n);
+      break;
+    case at::kBFloat16:
+      break;
+    default:
+      TORCH_CHECK(n - 1 <= integer_max(t), "rb: randperm: n=", n, " is too large for dtype ", t);
+  }
+}
+
 Tensor& randperm_out(c10::DispatchKeySet ks, c10::SymInt n_sym, OptGen gen, Tensor& out) {
   if (!use_rb(gen, out, Fills::supported)) return at::_ops::randperm_generator_out::redispatch(below(ks), n_sym, gen, out);
   const std::int64_t n = n_sym.guard_int(__FILE__, __LINE__);
   TORCH_CHECK(n >= 0, "rb: randperm expects n >= 0, got n=", n);
   check_supported(out, "randperm");
-  TORCH_CHECK(out.scalar_type() == at::kLong || n - 1 <= type_max(out.scalar_type()),
-              "rb: randperm: n=", n, " is too large for dtype ", out.scalar_type());
-  at::native::resize_output(out, {n});  // before drawing: a refused resize leaves the stream alone
+  check_randperm_dtype(n, out.scalar_type());
+  // Every check and allocation before drawing (Note [Check, allocate, then claim]).
+  at::native::resize_output(out, {n});
+  check_no_overlap(out);
   Tensor keys = at::empty({n}, out.options().dtype(at::kLong));
+  Tensor order = keys.is_cpu() ? at::empty({n}, keys.options()) : Tensor();
   fill_random(keys, std::numeric_limits<std::int64_t>::min(), 0, gen, "randperm");
-  Tensor order;
   if (keys.is_cpu()) {  // O(n) on the CPU; the same order as the stable sort that CUDA runs
-    order = at::empty({n}, keys.options());
     argsort_keys(keys.data_ptr<std::int64_t>(), n, order.data_ptr<std::int64_t>());
   } else {
     order = std::get<1>(keys.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));

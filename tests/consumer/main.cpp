@@ -1,5 +1,7 @@
-// Uses rb through its installed package: a block, and the header-only core.
+// Uses rb through its installed package, including only what rb/rb.hpp promises: blocks, engines,
+// rb's generator, streams for kernels, worker blocks and the header-only core.
 #include <iostream>
+#include <thread>
 
 #include <torch/torch.h>
 
@@ -13,13 +15,37 @@ int main() {
     a = torch::rand({4});
   }
   torch::rand({100});
+  b = rb::with_block(64, rb::OnExit::restore, rb::Engine::torch, [] { return torch::rand({4}); });
+  bool ok = torch::equal(a, b);
+
+  // rb's generator (rb/generator.hpp) and the philox engine: the first draws of philox block 7
+  // are those of make_generator(7).
+  torch::Tensor philox;
   {
-    rb::Block block(64);
-    b = torch::rand({4});
+    rb::Block block(7, rb::OnExit::keep, rb::Engine::philox);
+    philox = torch::rand({8});
   }
+  ok = ok && torch::equal(philox, torch::rand({8}, rb::make_generator(7)));
+
+  // A stream for a kernel (rb/stream.hpp, rb/convert.hpp, rb/sampling.hpp), and a worker block.
+  const rb::Stream s = rb::reserve(2);
+  const float u = rb::uniform_float(s.draw(0).v[0]);
+  const bool coin = rb::bernoulli(s.draw(1).v[0], 0.5);
+  ok = ok && u >= 0.0f && u < 1.0f && (coin || !coin) && s.key == rb::derive_key(42, 0);
+  const rb::BlockContext ctx = rb::current_context();
+  std::thread([ctx] { rb::WorkerBlock worker(ctx, 0); }).join();
+
+  try {
+    rb::set_default_engine(rb::default_engine());
+    rb::Block inside(1);
+    rb::set_seed(1);  // refused: inside a block
+    ok = false;
+  } catch (const rb::Error&) {
+  }
+
+  // Random123's known answer for Philox4x32-10 at counter 0, key 0 (rb/philox.hpp).
   const rb::Counter c = rb::philox(rb::Counter{{0, 0, 0, 0}}, rb::Key{{0, 0}});
-  std::cout << "block 64 draws the same twice: " << std::boolalpha << torch::equal(a, b)
-            << ", philox(0, 0) word 0 = " << std::hex << c.v[0] << "\n";
-  // Random123's known answer for Philox4x32-10 at counter 0, key 0.
-  return torch::equal(a, b) && c.v[0] == 0x6627e8d5u ? 0 : 1;
+  std::cout << "block 64 draws the same twice, philox block 7 is make_generator(7): " << std::boolalpha << ok
+            << "; philox(0, 0) word 0 = " << std::hex << c.v[0] << "\n";
+  return ok && c.v[0] == 0x6627e8d5u ? 0 : 1;
 }
