@@ -2,9 +2,12 @@
 // Thin on purpose: Python validates arguments, then calls these, which change nothing on error.
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
+#include <string>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/ops/empty.h>
 #include <pybind11/pybind11.h>
 #include <torch/csrc/Generator.h>
 
@@ -91,6 +94,9 @@ PYBIND11_MODULE(_C, m) {
       "Enters a block on the calling thread (torch's generators) and returns its frame id.");
   m.def("exit_block", &rb::detail::exit_block, py::arg("frame_id"),
         "Leaves the calling thread's innermost block; raises Error, changing nothing, otherwise.");
+  m.def("close_block", &rb::detail::close_block, py::arg("frame_id"),
+        "Closes the calling thread's block wherever it is in the stack, leaving torch's generators "
+        "as they are; False if it is not open on this thread.");
   m.def("block_depth", &rb::detail::block_depth, "The calling thread's number of open blocks.");
 
   m.def(
@@ -127,4 +133,21 @@ PYBIND11_MODULE(_C, m) {
       },
       py::arg("block_seed"), py::arg("device"),
       "rb::make_generator as a torch.Generator; Error before set_seed.");
+  m.def(
+      "is_generator",
+      [](py::handle obj) {
+        return THPGenerator_Check(obj.ptr()) &&
+               rb::detail::is_rb_generator(reinterpret_cast<THPGenerator*>(obj.ptr())->cdata);
+      },
+      py::arg("obj"), "Whether `obj` is one of rb's generators (a torch.Generator either way).");
+  m.def(
+      "generator_from_state",
+      [](const py::bytes& state, const std::string& device) {
+        const std::string bytes = state;
+        at::Tensor tensor = at::empty({static_cast<std::int64_t>(bytes.size())}, at::kByte);
+        std::memcpy(tensor.data_ptr(), bytes.data(), bytes.size());
+        return wrap(rb::detail::generator_from_state(tensor, c10::Device(device)));
+      },
+      py::arg("state"), py::arg("device"),
+      "rb's generator on `device` at `state` (the bytes of its get_state()); no set_seed needed.");
 }

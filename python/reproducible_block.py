@@ -48,9 +48,9 @@ class Reproducible_Block:
                 "Block seed must be passed to the decorator/with clause Ex: "
                 "@Reproducible_Block(block_seed=42)"
             )
-        self._block = rblock.block(block_seed, restore=reset_state_after)
+        self.reset_state_after = rblock._check_flag(reset_state_after, "reset_state_after")
+        self._block = rblock.block(block_seed, restore=self.reset_state_after)
         self.block_seed = self._block.block_seed
-        self.reset_state_after = reset_state_after
 
     # With clause handling
     def __enter__(self):

@@ -37,6 +37,7 @@ if torch.__version__ != _build_info.torch_version:
     )
 
 from . import _C  # noqa: E402  (after the check above: another torch may not even load it)
+from . import _pickling  # noqa: E402,F401  (registers copy and pickle of rb's generators)
 
 try:
     import numpy as _np
@@ -93,6 +94,13 @@ def _check_seed(value, what):
     if not 0 <= seed <= _MAX_SEED:
         raise ArgumentError(f"rblock: {what} must be in [0, 2**64 - 1], got {seed}")
     return seed
+
+
+def _check_flag(value, what):
+    """`value` as a bool (a Python or NumPy bool), or ArgumentTypeError: "no" must not mean True."""
+    if isinstance(value, bool) or (_np is not None and isinstance(value, _np.bool_)):
+        return bool(value)
+    raise ArgumentTypeError(f"rblock: {what} must be a bool (True or False), not {type(value).__name__} ({value!r})")
 
 
 def _check_engine(engine):
@@ -161,9 +169,18 @@ def _enter(block_seed, restore, engine):
     return frame, saved
 
 
-def _exit(token):
+def _exit(token, final=False):
+    """Leaves a block. A refused exit changes nothing, unless `final`: nothing could ever leave
+    the block again (a decorated call has ended, a generator or coroutine is being closed), so it
+    is closed, leaving every generator as it is, and the error still raised where it happened."""
     frame, saved = token
-    _C.exit_block(frame)
+    try:
+        _C.exit_block(frame)
+    except Error as refusal:
+        if not final:
+            raise
+        _C.close_block(frame)
+        raise Error(f"{refusal} The block is closed now, without restoring: nothing could leave it later.") from None
     if saved is not None:
         _put_back(saved)
 
@@ -178,8 +195,9 @@ class block:
     block_seed), whatever ran before; block 0 is the state right after ``rblock.set_seed``.
 
     - ``block_seed``: an int in [0, 2**64), a fixed label in the code (not a tuned seed).
-    - ``restore``: on exit (also through an exception) put every covered generator back exactly
-      where it was on entry; by default they continue from where the block left them.
+    - ``restore``: a bool; if True, on exit (also through an exception) put every covered
+      generator back exactly where it was on entry; by default they continue from where the block
+      left them.
     - ``engine``: ``"torch"`` (torch's generators draw) or ``"philox"`` (generator-less ops that rb
       covers draw from the block's counter-based stream; torch's generators still get the block).
 
@@ -198,7 +216,7 @@ class block:
 
     def __init__(self, block_seed, restore=False, engine="torch"):
         self.block_seed = _check_seed(block_seed, "block_seed")
-        self.restore = bool(restore)
+        self.restore = _check_flag(restore, "restore")
         self._engine = _check_engine(engine)
         self.engine = engine
         self._open = {}  # thread id -> tokens of this object's open entries, innermost last
@@ -220,12 +238,23 @@ class block:
                 "block once, on the thread that entered it."
             )
         # Raises, changing nothing and keeping the entry open, when blocks entered after this one
-        # are still open: leaving them first and calling __exit__ again then works.
-        _exit(tokens[-1])
+        # are still open: leaving them first and calling __exit__ again then works. A generator or
+        # coroutine being closed (GeneratorExit) never gets that chance: its block is closed.
+        final = exc_type is GeneratorExit
+        try:
+            _exit(tokens[-1], final)
+        except Error:
+            if final:
+                self._forget_innermost(thread)
+            raise
+        self._forget_innermost(thread)
+        return False
+
+    def _forget_innermost(self, thread):
+        tokens = self._open[thread]
         tokens.pop()
         if not tokens:
             del self._open[thread]
-        return False
 
     def __call__(self, fn):
         if not callable(fn):
@@ -248,7 +277,7 @@ def _decorate(fn, block_seed, restore, engine):
         try:
             return fn(*args, **kwargs)
         finally:
-            _exit(token)
+            _exit(token, final=True)
 
     return in_block
 

@@ -1,6 +1,7 @@
 """Misuse raises a Python exception with a clear message, and changes nothing (SPEC.md "Blocks",
 behaviour 7, and issue 7's list of errors)."""
 
+import gc
 import subprocess
 import sys
 import textwrap
@@ -8,9 +9,10 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 import rblock
-from conftest import dirty, state
+from conftest import SEED, dirty, state
 from reproducible_block import Reproducible_Block
 
 C = rblock._C
@@ -84,6 +86,27 @@ def test_missing_block_seed_in_the_drop_in_module(seeded):
         Reproducible_Block()
 
 
+@pytest.mark.parametrize("bad", ["no", "False", 1, 0, None, 1.0])
+def test_restore_must_be_a_bool(seeded, bad):
+    with pytest.raises(rblock.ArgumentTypeError, match="restore must be a bool") as info:
+        rblock.block(1, restore=bad)
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(rblock.ArgumentTypeError, match="reset_state_after must be a bool"):
+        Reproducible_Block(block_seed=1, reset_state_after=bad)
+
+
+def test_restore_takes_python_and_numpy_bools(seeded):
+    for flag in (True, False, np.True_, np.False_):
+        b = rblock.block(1, restore=flag)
+        assert b.restore is bool(flag)
+
+
+def test_errors_raised_in_torch_ops_name_the_python_api(seeded):
+    g = rblock.generator(1, "cuda")
+    with pytest.raises(RuntimeError, match=r"rblock\.generator\(seed, tensor\.device\)"):
+        torch.rand(3, generator=g)
+
+
 def test_unknown_engine(seeded):
     with pytest.raises(rblock.ArgumentError, match="engine must be one of"):
         rblock.block(1, engine="mt19937")
@@ -122,6 +145,38 @@ def test_leaving_out_of_order_through_a_suspended_generator(api):
     g.close()  # block 1 closes; block 2 stayed open, so leaving it again now works
     outer.__exit__(None, None, None)
     assert C.block_depth() == 0
+
+
+def test_a_generator_closed_out_of_order_does_not_leak_its_block(api):
+    def gen():
+        with api.block(11, restore=True):
+            yield
+
+    g = gen()
+    next(g)
+    with api.block(12):
+        with pytest.raises(rblock.Error, match="reverse order"):
+            g.close()  # the error where it happens; block 11 can never be left again, so it is closed
+        assert C.block_depth() == 1
+    assert C.block_depth() == 0
+    api.set_seed(SEED)  # not "inside a block": the program goes on
+
+
+def test_a_generator_collected_out_of_order_does_not_leak_its_block(api, monkeypatch):
+    def gen():
+        with api.block(11):
+            yield
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    g = gen()
+    next(g)
+    with api.block(12):
+        del g
+        gc.collect()  # the generator's finalizer closes it: its error cannot propagate
+        assert C.block_depth() == 1
+    assert C.block_depth() == 0
+    assert len(unraisable) == 1 and "reverse order" in str(unraisable[0].exc_value)
 
 
 def test_leaving_a_block_twice_or_never_entered(seeded):
