@@ -91,12 +91,16 @@ Engine active_engine(const ThreadState& ts) {
   return ts.frames.empty() ? ts.default_engine : ts.frames.back().engine;
 }
 
+std::vector<Frame>::iterator find_frame(ThreadState& ts, std::uint64_t id) {
+  return std::find_if(ts.frames.begin(), ts.frames.end(), [id](const Frame& f) { return f.id == id; });
+}
+
 void drop_abandoned(ThreadState& ts) noexcept {
   std::lock_guard<std::mutex> lock(g_abandoned_mutex);
   ts.abandoned_seen = g_abandoned_posts.load(std::memory_order_relaxed);
   bool dropped = false;
   for (auto id = g_abandoned.begin(); id != g_abandoned.end();) {
-    const auto frame = std::find_if(ts.frames.begin(), ts.frames.end(), [&](const Frame& f) { return f.id == *id; });
+    const auto frame = find_frame(ts, *id);
     if (frame == ts.frames.end()) {
       ++id;
       continue;
@@ -108,10 +112,11 @@ void drop_abandoned(ThreadState& ts) noexcept {
   if (dropped) detail::apply_routing(active_engine(ts));
 }
 
-// Warns from a destructor that `closed` is closed although leaving it was refused (`why`).
-void warn_closed(const char* why, const std::string& closed) noexcept {
+// Warns from a destructor that the block it names is closed although leaving it was refused.
+template <class... Name>
+void warn_closed(const char* why, const Name&... block) noexcept {
   try {
-    TORCH_WARN(why, " ", closed, " is closed without changing torch's generators.");
+    TORCH_WARN(why, " ", block..., " is closed without changing torch's generators.");
   } catch (...) {  // a warning handler that throws must not escape a destructor
   }
 }
@@ -176,7 +181,7 @@ Block::~Block() noexcept {
     detail::exit_block(frame_id_);
     return;
   } catch (const std::exception& e) {
-    warn_closed(e.what(), "Block " + std::to_string(block_seed_));
+    warn_closed(e.what(), "Block ", block_seed_);
   }
   close_or_abandon(frame_id_);  // leaving was refused: close the frame anyway, its Block is gone
 }
@@ -238,7 +243,7 @@ Stream take_active_stream(std::uint64_t n_counters) {
     sync_root(ts);
     stream = make_stream(ts.root_key, Domain::rb_stream);
     stream.base = ts.root_position;
-    ts.root_position = advanced(ts.root_position, n_counters, "the rb stream outside blocks, block", 0);
+    ts.root_position = advanced(ts.root_position, n_counters, "the rb stream outside blocks, of block", 0);
   }
   return stream;
 }
@@ -287,7 +292,7 @@ void exit_block(std::uint64_t frame_id) {
 
 bool close_block(std::uint64_t frame_id) noexcept {
   ThreadState& ts = thread_state();
-  const auto frame = std::find_if(ts.frames.begin(), ts.frames.end(), [&](const Frame& f) { return f.id == frame_id; });
+  const auto frame = find_frame(ts, frame_id);
   if (frame == ts.frames.end()) return false;
   ts.frames.erase(frame);
   apply_routing(rb::active_engine(ts));

@@ -14,8 +14,9 @@ namespace rb::detail {
 inline std::uint64_t advanced(std::uint64_t position, std::uint64_t n, const char* what,
                               std::uint64_t block_seed) {
   if (n > kStreamEnd - position) {
-    throw Error(std::string("rb: ") + what + " " + std::to_string(block_seed) + " at position " + std::to_string(position) + " cannot give " +
-                std::to_string(n) + " more outputs: a stream ends after 2^64 - 1 outputs, and " +
+    throw Error(std::string("rb: ") + what + " " + std::to_string(block_seed) + " at position " +
+                std::to_string(position) + " cannot give " + std::to_string(n) +
+                " more outputs: a stream ends after 2^64 - 1 outputs, and " +
                 "going on would hand out its counters again. Draw from another block (or set the " +
                 "generator's offset back).");
   }

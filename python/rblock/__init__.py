@@ -100,7 +100,9 @@ def _check_flag(value, what):
     """`value` as a bool (a Python or NumPy bool), or ArgumentTypeError: "no" must not mean True."""
     if isinstance(value, bool) or (_np is not None and isinstance(value, _np.bool_)):
         return bool(value)
-    raise ArgumentTypeError(f"rblock: {what} must be a bool (True or False), not {type(value).__name__} ({value!r})")
+    raise ArgumentTypeError(
+        f"rblock: {what} must be a bool (True or False), not {type(value).__name__} ({value!r})"
+    )
 
 
 def _check_engine(engine):
@@ -180,7 +182,9 @@ def _exit(token, final=False):
         if not final:
             raise
         _C.close_block(frame)
-        raise Error(f"{refusal} The block is closed now, without restoring: nothing could leave it later.") from None
+        raise Error(
+            f"{refusal} The block is closed now, without restoring: nothing could leave it later."
+        ) from None
     if saved is not None:
         _put_back(saved)
 

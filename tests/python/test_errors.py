@@ -179,6 +179,20 @@ def test_a_generator_collected_out_of_order_does_not_leak_its_block(api, monkeyp
     assert len(unraisable) == 1 and "reverse order" in str(unraisable[0].exc_value)
 
 
+def test_a_decorated_call_that_leaves_a_block_open_still_closes_its_own(seeded):
+    inner = rblock.block(6)
+
+    @rblock.block(5)
+    def forgets():
+        inner.__enter__()
+
+    with pytest.raises(rblock.Error, match="reverse order"):
+        forgets()
+    assert C.block_depth() == 1  # block 5 is closed; block 6, entered and never left, is open
+    inner.__exit__(None, None, None)
+    assert C.block_depth() == 0
+
+
 def test_leaving_a_block_twice_or_never_entered(seeded):
     b = rblock.block(3)
     with pytest.raises(rblock.Error, match="did not enter"):
