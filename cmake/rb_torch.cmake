@@ -25,7 +25,10 @@ set_target_properties(rb_torch PROPERTIES
   EXPORT_NAME torch
   OUTPUT_NAME rb_torch
   CXX_VISIBILITY_PRESET default
-  INSTALL_RPATH_USE_LINK_PATH ON  # the installed library finds torch's libraries where they are
+  # The installed library finds torch's libraries where they are (INSTALL_RPATH_USE_LINK_PATH skips
+  # link directories inside the source tree, such as CI's second torch in build-venv-torch/).
+  INSTALL_RPATH "${TORCH_INSTALL_PREFIX}/lib"
+  INSTALL_RPATH_USE_LINK_PATH ON
   POSITION_INDEPENDENT_CODE ON)
 target_link_libraries(rb_torch PUBLIC rb_core ${TORCH_LIBRARIES})
 # at::parallel_for is inline: with torch's OpenMP backend it only runs in parallel in code

@@ -1,56 +1,43 @@
 // rblock._C: the bindings of rb's blocks for the Python package (python/rblock/__init__.py).
 // Thin on purpose: Python validates arguments, then calls these, which change nothing on error.
-#include <array>
 #include <cstdint>
 #include <cstring>
-#include <initializer_list>
+#include <optional>
 #include <string>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/ops/empty.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 #include <torch/csrc/Generator.h>
 
+#include "fast_calls.hpp"
+#include "python_generators.hpp"
 #include "rb/block.hpp"
-#include "rb/generator.hpp"
 #include "rb/detail/mt_state.hpp"
+#include "rb/generator.hpp"
+#include "rb/path.hpp"
 #include "rb/stream.hpp"
+#include "torch_state.hpp"
 
 namespace py = pybind11;
 
 namespace {
-
-using Words = std::array<std::uint32_t, rb::detail::kMtStateWords>;
 
 // Note [Python generator states]
 // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 // A block installs into Python's `random` and NumPy's legacy global generator the full Mersenne
 // Twister state of its key, as into torch's CPU generator (Note [Full Mersenne Twister state]):
 // the 624 words of the python_random domain and of the numpy domain, each "624 words, none used
-// yet", so the first draw twists the state, as after random.seed / np.random.seed. The objects
-// returned here are what random.setstate and np.random.set_state take:
+// yet", so the first draw twists the state, as after random.seed / np.random.seed. In the terms of
+// random.setstate and np.random.set_state:
 //   random:  (3, (w0, ..., w623, 624), None)        version 3, position 624, no cached gauss
-//   numpy:   (w0, ..., w623), for ("MT19937", words, 624, 0, 0.0)
-// NumPy's words are a tuple of ints, not an array: set_state reads the key word by word, which
-// costs 1 us from a tuple and 25 us from an array (each item of an array becomes a NumPy scalar).
-// Both are built in O(1) (156 Philox calls each), whatever the block seed.
-
-// The ints `words`, then `extra` ones, as a tuple.
-py::tuple int_tuple(const Words& words, std::initializer_list<std::size_t> extra = {}) {
-  py::tuple out(words.size() + extra.size());
-  std::size_t i = 0;
-  for (std::uint32_t w : words) PyTuple_SET_ITEM(out.ptr(), i++, py::int_(w).release().ptr());
-  for (std::size_t x : extra) PyTuple_SET_ITEM(out.ptr(), i++, py::int_(x).release().ptr());
-  return out;
-}
-
-// (random state, numpy words) of the block with key `key`. See Note [Python generator states].
-py::tuple python_states(rb::Key key) {
-  const Words random_words = rb::detail::mt_state(key, rb::Domain::python_random);
-  const Words numpy_words = rb::detail::mt_state(key, rb::Domain::numpy);
-  return py::make_tuple(py::make_tuple(3, int_tuple(random_words, {random_words.size()}), py::none()),
-                        int_tuple(numpy_words));
-}
+//   numpy:   ("MT19937", (w0, ..., w623), 624, 0, 0.0)                      no cached gaussian
+// rb writes them directly into the generators' C structs (Note [Direct writes] in
+// python_generators.cpp), or, where the layout check failed, through those functions, with NumPy's
+// words as a tuple of ints, not an array: set_state reads the key word by word, which costs 1 us
+// from a tuple and 25 us from an array (each item of an array becomes a NumPy scalar).
+// Either way it is O(1) (156 Philox calls per generator), whatever the block seed.
 
 // The torch.Generator of `gen` (the same Python object for the same generator), through
 // libtorch_python.
@@ -65,7 +52,8 @@ py::object wrap(const at::Generator& gen) {
 PYBIND11_MODULE(_C, m) {
   m.doc() = "rb's blocks for Python: the C++ half of rblock (use rblock, not this module).";
 
-  py::register_exception<rb::Error>(m, "Error", PyExc_RuntimeError);
+  auto& error = py::register_exception<rb::Error>(m, "Error", PyExc_RuntimeError);
+  rbpy::add_fast_calls(m, error.ptr());
 
   py::enum_<rb::Engine>(m, "Engine")
       .value("torch", rb::Engine::torch)
@@ -78,26 +66,47 @@ PYBIND11_MODULE(_C, m) {
       .value("numpy", rb::Domain::numpy);
 
   m.attr("stream_version") = rb::kStreamVersion;
+  m.attr("TORCH") = static_cast<unsigned>(rbpy::kTorch);
+  m.attr("RANDOM") = static_cast<unsigned>(rbpy::kRandom);
+  m.attr("NUMPY") = static_cast<unsigned>(rbpy::kNumpy);
+
+  m.def("init_python_generators", &rbpy::init_python_generators, py::arg("random"),
+        py::arg("numpy"),
+        "Finds random's and NumPy's global generators and checks the layouts of direct writes; "
+        "numpy is the numpy module or None. Once, at import.");
+  m.def("direct_generators", &rbpy::direct_generators,
+        "RANDOM | NUMPY: the generators installed by direct writes (Note [Direct writes]).");
+  m.def("_use_direct_writes", &rbpy::use_direct_writes, py::arg("on"),
+        "Tests only: off, every Python generator goes through setstate.");
 
   m.def("set_seed", &rb::set_seed, py::arg("initial_seed"),
         "rb::set_seed: installs block 0 into torch's generators (Python's are rblock's job).");
   m.def("initial_seed", &rb::initial_seed, "rb::initial_seed; raises Error before set_seed.");
   m.def("reset_to_reference_state", &rb::reset_to_reference_state,
         "rb::reset_to_reference_state, for torch's generators.");
-  m.def(
-      "enter_block",
-      [](std::uint64_t block_seed, bool restore, rb::Engine engine) {
-        return rb::detail::enter_block(block_seed, restore ? rb::OnExit::restore : rb::OnExit::keep,
-                                       engine);
-      },
-      py::arg("block_seed"), py::arg("restore"), py::arg("engine"),
-      "Enters a block on the calling thread (torch's generators) and returns its frame id.");
-  m.def("exit_block", &rb::detail::exit_block, py::arg("frame_id"),
-        "Leaves the calling thread's innermost block; raises Error, changing nothing, otherwise.");
-  m.def("close_block", &rb::detail::close_block, py::arg("frame_id"),
-        "Closes the calling thread's block wherever it is in the stack, leaving torch's generators "
-        "as they are; False if it is not open on this thread.");
   m.def("block_depth", &rb::detail::block_depth, "The calling thread's number of open blocks.");
+  m.def(
+      "open_blocks",
+      [] {
+        py::list out;
+        for (const rb::detail::OpenBlock& b : rb::detail::open_blocks()) {
+          out.append(py::make_tuple(b.block_seed, b.ranks == rb::Ranks::distinct ? "distinct"
+                                                                                  : "replicated"));
+        }
+        return out;
+      },
+      "The calling thread's open blocks, outermost first: (block seed, 'replicated' or "
+      "'distinct').");
+
+  m.def("set_rank", &rb::set_rank, py::arg("rank"), py::arg("world_size"), "rb::set_rank.");
+  m.def(
+      "known_rank",
+      []() -> std::optional<py::tuple> {
+        const std::optional<rb::RankInfo> known = rb::known_rank();
+        if (!known) return std::nullopt;
+        return py::make_tuple(known->rank, known->world_size);
+      },
+      "(rank, world size) of the last set_rank, or None.");
 
   m.def(
       "derive_key",
@@ -106,22 +115,35 @@ PYBIND11_MODULE(_C, m) {
       },
       py::arg("initial_seed"), py::arg("block_seed"), "rb::derive_key, as a 64-bit integer.");
   m.def(
+      "rank_key",
+      [](std::uint64_t key, std::uint32_t rank) {
+        return rb::key_value(rb::rank_key(rb::make_key(key), rank));
+      },
+      py::arg("key"), py::arg("rank"), "rb::rank_key, on 64-bit integers.");
+  m.def(
       "mt_state",
       [](std::uint64_t key, rb::Domain domain) {
-        return int_tuple(rb::detail::mt_state(rb::make_key(key), domain));
+        const auto words = rb::detail::mt_state(rb::make_key(key), domain);
+        return py::tuple(py::cast(words));
       },
       py::arg("key"), py::arg("domain"),
       "The 624 Mersenne Twister words of `domain` under `key` (Note [Full Mersenne Twister state]).");
   m.def(
-      "python_states", [](std::uint64_t key) { return python_states(rb::make_key(key)); },
-      py::arg("key"), "(random state, numpy words) of key `key`; see Note [Python generator states].");
-  m.def(
-      "block_python_states",
-      [](std::uint64_t block_seed) {
-        return python_states(rb::derive_key(rb::initial_seed(), block_seed));
+      "install_python_states",
+      [](std::uint64_t key, unsigned which) {
+        rbpy::install_python_states(rb::make_key(key), which);
       },
-      py::arg("block_seed"),
-      "python_states of block `block_seed` under the current initial seed; Error before set_seed.");
+      py::arg("key"), py::arg("which"),
+      "Installs the states of key `key` into the Python generators of `which` (RANDOM | NUMPY).");
+  m.def(
+      "install_worker_states",
+      [](std::uint64_t key) {
+        rb::detail::install_cpu_state(rb::make_key(key));
+        rbpy::install_python_states(rb::make_key(key), rbpy::kRandom | rbpy::kNumpy);
+      },
+      py::arg("key"),
+      "Installs key `key` into torch's CPU generator (never CUDA), random and NumPy: a "
+      "DataLoader worker's.");
 
   // at::Generator -> torch.Generator goes through libtorch_python's THPGenerator_Wrap. The private
   // probe returns torch.default_generator that way, so the tests check the link itself.

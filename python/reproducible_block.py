@@ -49,7 +49,9 @@ class Reproducible_Block:
                 "@Reproducible_Block(block_seed=42)"
             )
         self.reset_state_after = rblock._check_flag(reset_state_after, "reset_state_after")
-        self._block = rblock.block(block_seed, restore=self.reset_state_after)
+        # An int only, as in the original (rblock.block also takes paths).
+        self._block = rblock.block(rblock._check_seed(block_seed, "block_seed"),
+                                   restore=self.reset_state_after)
         self.block_seed = self._block.block_seed
 
     # With clause handling
@@ -61,8 +63,7 @@ class Reproducible_Block:
 
     # Decorator handling: unlike the original, keyword arguments are passed too.
     def __call__(self, fct):
-        return rblock._decorate(fct, self._block.block_seed, self._block.restore,
-                                self._block._engine)
+        return rblock._decorate(fct, self._block)
 
     @classmethod
     def set_seed(cls, seed):

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh
 ./build/tests/golden_core_O3 > tests/golden/core.txt
 ./build/tests/golden_portable_math_O3 > tests/golden/portable_math.txt
+./build/tests/golden_path_O3 > tests/golden/path.txt
 for t in build/tests/*_golden_test; do
   [ -x "$t" ] && RB_UPDATE_GOLDEN=1 "$t" --gtest_brief=1
 done

@@ -33,7 +33,8 @@ struct Frame {
   OnExit on_exit;
   Engine engine;
   std::uint32_t substream = 0;                // c3 of the block's rb stream (WorkerBlock: worker + 1)
-  bool installs = true;                       // false for a WorkerBlock: torch's generators untouched
+  std::optional<std::uint32_t> rank;          // a distinct block's rank; none if replicated
+  bool installs = true;                       // false: torch's generators untouched (WorkerBlock)
   std::uint64_t position = 0;                 // the block's rb-stream position
   std::optional<detail::TorchSnapshot> saved;  // on-entry state, under OnExit::restore
 };
@@ -64,7 +65,8 @@ void drop_abandoned(ThreadState& ts) noexcept;
 
 ThreadState& thread_state() {
   thread_local ThreadState state;
-  if (state.abandoned_seen != g_abandoned_posts.load(std::memory_order_acquire)) drop_abandoned(state);
+  if (state.abandoned_seen != g_abandoned_posts.load(std::memory_order_acquire))
+    drop_abandoned(state);
   return state;
 }
 
@@ -75,6 +77,15 @@ std::uint64_t seeded_initial_seed(const char* what) {
                 "program, before any block.");
   }
   return g_initial_seed.load(std::memory_order_relaxed);
+}
+
+// The initial seed, for entering block `block_seed` (the message is built only when it is missing:
+// this runs on every block entry).
+std::uint64_t seed_for_block(std::uint64_t block_seed) {
+  if (g_seeded.load(std::memory_order_acquire)) {
+    return g_initial_seed.load(std::memory_order_relaxed);
+  }
+  return seeded_initial_seed(("rb::Block(" + std::to_string(block_seed) + ") entered").c_str());
 }
 
 // The calling thread's stream outside blocks, restarted after each set_seed.
@@ -92,7 +103,8 @@ Engine active_engine(const ThreadState& ts) {
 }
 
 std::vector<Frame>::iterator find_frame(ThreadState& ts, std::uint64_t id) {
-  return std::find_if(ts.frames.begin(), ts.frames.end(), [id](const Frame& f) { return f.id == id; });
+  return std::find_if(ts.frames.begin(), ts.frames.end(),
+                      [id](const Frame& f) { return f.id == id; });
 }
 
 void drop_abandoned(ThreadState& ts) noexcept {
@@ -171,8 +183,14 @@ void set_default_engine(Engine engine) {
 Engine default_engine() { return thread_state().default_engine; }
 
 Block::Block(std::uint64_t block_seed, OnExit on_exit, Engine engine)
-    : block_seed_(block_seed), on_exit_(on_exit), engine_(engine) {
-  frame_id_ = detail::enter_block(block_seed, on_exit, engine);
+    : Block(block_seed, on_exit, engine, Ranks::replicated) {}
+
+Block::Block(std::uint64_t block_seed, Ranks ranks)
+    : Block(block_seed, OnExit::keep, default_engine(), ranks) {}
+
+Block::Block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Ranks ranks)
+    : block_seed_(block_seed), on_exit_(on_exit), engine_(engine), ranks_(ranks) {
+  frame_id_ = detail::enter_block(block_seed, on_exit, engine, ranks);
   key_ = thread_state().frames.back().key;
 }
 
@@ -243,15 +261,32 @@ Stream take_active_stream(std::uint64_t n_counters) {
     sync_root(ts);
     stream = make_stream(ts.root_key, Domain::rb_stream);
     stream.base = ts.root_position;
-    ts.root_position = advanced(ts.root_position, n_counters, "the rb stream outside blocks, of block", 0);
+    ts.root_position =
+        advanced(ts.root_position, n_counters, "the rb stream outside blocks, of block", 0);
   }
   return stream;
 }
 
-std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine) {
-  const std::uint64_t seed = seeded_initial_seed(
-      ("rb::Block(" + std::to_string(block_seed) + ") entered").c_str());
-  check_not_capturing("enter a block");
+std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Ranks ranks) {
+  EntryOptions options;
+  if (ranks == Ranks::distinct) {
+    seed_for_block(block_seed);
+    const std::optional<RankInfo> known = known_rank();
+    if (!known) {
+      throw Error("rb::Block(" + std::to_string(block_seed) +
+                  ", rb::Ranks::distinct) entered before rb::set_rank: call "
+                  "rb::set_rank(rank, world_size) once in each process of the job first (torchrun "
+                  "sets RANK and WORLD_SIZE in the environment).");
+    }
+    options.rank = known->rank;
+  }
+  return enter_block(block_seed, on_exit, engine, options);
+}
+
+std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine,
+                          const EntryOptions& options) {
+  const std::uint64_t seed = seed_for_block(block_seed);
+  if (options.install_torch) check_not_capturing("enter a block");
   ThreadState& ts = thread_state();
   ts.frames.reserve(ts.frames.size() + 1);  // the only allocation, before anything changes
 
@@ -259,10 +294,15 @@ std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engin
   frame.id = g_next_frame_id.fetch_add(1, std::memory_order_relaxed);
   frame.block_seed = block_seed;
   frame.key = derive_key(seed, block_seed);
+  if (options.rank) frame.key = rank_key(frame.key, *options.rank);  // Note [Ranks and paths]
+  frame.rank = options.rank;
   frame.on_exit = on_exit;
   frame.engine = engine;
-  if (on_exit == OnExit::restore) frame.saved = snapshot_torch_state();
-  install_torch_state(frame.key);
+  frame.installs = options.install_torch;
+  if (frame.installs) {
+    if (on_exit == OnExit::restore) frame.saved = snapshot_torch_state();
+    install_torch_state(frame.key);
+  }
   ts.frames.push_back(std::move(frame));
   apply_routing(engine);
   return ts.frames.back().id;
@@ -300,6 +340,14 @@ bool close_block(std::uint64_t frame_id) noexcept {
 }
 
 std::size_t block_depth() noexcept { return thread_state().frames.size(); }
+
+std::vector<OpenBlock> open_blocks() {
+  std::vector<OpenBlock> out;
+  for (const Frame& f : thread_state().frames) {
+    out.push_back({f.block_seed, f.rank ? Ranks::distinct : Ranks::replicated});
+  }
+  return out;
+}
 
 Engine active_engine() noexcept { return rb::active_engine(thread_state()); }
 

@@ -104,7 +104,8 @@ void PhiloxGeneratorImpl::set_state(const c10::TensorImpl& new_state) {
   }
   // A tensor can keep its size after its storage was freed (FSDP frees parameters that way).
   const auto needed = static_cast<std::size_t>(new_state.storage_offset() + kGeneratorStateBytes);
-  if (!new_state.has_storage() || new_state.storage().data() == nullptr || new_state.storage().nbytes() < needed) {
+  if (!new_state.has_storage() || new_state.storage().data() == nullptr ||
+      new_state.storage().nbytes() < needed) {
     throw Error(what + "the state tensor's storage does not hold its 40 bytes (was it freed or "
                        "resized?): pass the tensor that get_state() of an rb generator returned.");
   }

@@ -61,10 +61,11 @@ bool capturing(c10::DeviceIndex device) {
 }
 
 [[noreturn]] void refuse_capture(const char* action) {
-  throw Error(std::string("rb: cannot ") + action +
-              " while a CUDA graph is being captured: a captured graph would replay the same random "
-              "numbers. Enter and leave blocks (and reserve streams, and draw from rb's generator) "
-              "outside torch.cuda.graph / CUDAGraph::capture_begin..capture_end.");
+  throw Error(
+      std::string("rb: cannot ") + action +
+      " while a CUDA graph is being captured: a captured graph would replay the same random "
+      "numbers. Enter and leave blocks (and reserve streams, and draw from rb's generator) "
+      "outside torch.cuda.graph / CUDAGraph::capture_begin..capture_end.");
 }
 
 }  // namespace
@@ -79,27 +80,14 @@ void check_not_capturing(const char* action) {
 void check_not_capturing(const char* action, c10::Device device) {
   if (!device.is_cuda() || cuda_device_count() == 0) return;
 #if RB_TORCH_CUDA
-  if (capturing(device.has_index() ? device.index() : c10::cuda::current_device())) refuse_capture(action);
+  if (capturing(device.has_index() ? device.index() : c10::cuda::current_device()))
+    refuse_capture(action);
 #endif
 }
 
 void install_torch_state(Key key) {
-  // The caller has checked that no device captures a CUDA graph (check_not_capturing). The CPU
-  // state is computed aside first; then every CUDA device changes, then the CPU generator.
-  // A scratch engine per thread: at::mt19937's constructor seeds itself (624 multiplications),
-  // which set_data then overwrites; constructing it once keeps block entry O(1) and cheap.
-  thread_local at::mt19937 engine;
-  at::mt19937_data_pod pod;
-  pod.seed_ = key_value(key);  // what torch::initial_seed() reports inside the block
-  pod.seeded_ = true;
-  pod.left_ = 1;  // no word used yet: the first draw twists the state
-  pod.next_ = 0;
-  // mt_state(key, Domain::torch_cpu), with the vectorized Philox of rb's CPU kernels.
-  philox_words(make_stream(key, Domain::torch_cpu), 0, kMtStateWords / 4, pod.state_.data());
-  pod.state_[0] |= 0x80000000u;  // See Note [Full Mersenne Twister state]
-  engine.set_data(pod);
-
-  // Should torch still refuse a CUDA device, the devices changed so far get their state back and
+  // The caller has checked that no device captures a CUDA graph (check_not_capturing). CUDA comes
+  // first: should torch still refuse a device, the devices changed so far get their state back and
   // the CPU generator is untouched: all or nothing.
   const int devices = cuda_device_count();
   if (devices > 0) {
@@ -123,6 +111,20 @@ void install_torch_state(Key key) {
       throw;
     }
   }
+  install_cpu_state(key);
+}
+
+void install_cpu_state(Key key) {
+  // A scratch engine per thread: at::mt19937's constructor seeds itself (624 multiplications),
+  // which set_data then overwrites; constructing it once keeps block entry O(1) and cheap.
+  thread_local at::mt19937 engine;
+  at::mt19937_data_pod pod;
+  pod.seed_ = key_value(key);  // what torch::initial_seed() reports inside the block
+  pod.seeded_ = true;
+  pod.left_ = 1;  // no word used yet: the first draw twists the state
+  pod.next_ = 0;
+  fill_mt_state(key, Domain::torch_cpu, pod.state_.data());
+  engine.set_data(pod);
 
   at::Generator gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
@@ -131,6 +133,11 @@ void install_torch_state(Key key) {
   // set_engine keeps the cached Box-Muller samples; a block starts without them.
   impl->set_next_float_normal_sample(std::nullopt);
   impl->set_next_double_normal_sample(std::nullopt);
+}
+
+void fill_mt_state(Key key, Domain domain, std::uint32_t* out) {
+  philox_words(make_stream(key, domain), 0, kMtStateWords / 4, out);
+  out[0] |= 0x80000000u;  // See Note [Full Mersenne Twister state]
 }
 
 TorchSnapshot snapshot_torch_state() {

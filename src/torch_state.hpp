@@ -42,6 +42,14 @@ void check_not_capturing(const char* action, c10::Device device);
 /// changed so far get their state back before the error propagates.
 void install_torch_state(Key key);
 
+/// The CPU half of install_torch_state: only the default CPU generator (a DataLoader worker's,
+/// which must not touch CUDA).
+void install_cpu_state(Key key);
+
+/// mt_state(key, domain) of Note [Full Mersenne Twister state] (624 words, top bit of word 0 set)
+/// into `out`, with the vectorized Philox of rb's CPU kernels.
+void fill_mt_state(Key key, Domain domain, std::uint32_t* out);
+
 /// The current state of torch's default generators.
 TorchSnapshot snapshot_torch_state();
 

@@ -75,7 +75,8 @@ TEST_F(BlockCudaTest, EnteringOrLeavingDuringGraphCaptureIsRefusedAndChangesNoth
 
 TEST_F(BlockCudaTest, EnteringWhileAnotherDeviceCapturesIsRefusedAndChangesNothing) {
   if (torch::cuda::device_count() < 2) {
-    GTEST_SKIP() << "fewer than 2 GPUs: a capture on a device that is not the current one was not tried";
+    GTEST_SKIP()
+        << "fewer than 2 GPUs: a capture on a device that is not the current one was not tried";
   }
   const auto cpu_before = test::cpu_state();
   const auto cuda_before = cuda_states();

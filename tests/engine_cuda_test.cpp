@@ -42,7 +42,8 @@ TEST(EngineCuda, ModelInitDropoutAndOrderAreBitIdenticalOnCpuAndGpu) {
 }
 
 TEST(EngineCuda, DropoutIsBitIdenticalOnCpuAndGpuInEveryDtype) {
-  if (!test::has_cuda()) GTEST_SKIP() << "no CUDA device here: the CPU == CUDA dropout check did not run";
+  if (!test::has_cuda())
+    GTEST_SKIP() << "no CUDA device here: the CPU == CUDA dropout check did not run";
   rb::set_seed(2027);
   // On CUDA dropout reaches rb's native_dropout; on the CPU it decomposes into bernoulli_.
   for (auto dtype : {torch::kFloat, torch::kDouble, torch::kHalf, torch::kBFloat16}) {
@@ -59,7 +60,8 @@ TEST(EngineCuda, DropoutIsBitIdenticalOnCpuAndGpuInEveryDtype) {
       cuda_after = torch::rand({8});
     }
     EXPECT_TRUE(test::same_bits(cpu, cuda)) << dtype;
-    EXPECT_TRUE(test::same_bits(cpu_after, cuda_after)) << dtype << ": the stream advanced differently";
+    EXPECT_TRUE(test::same_bits(cpu_after, cuda_after))
+        << dtype << ": the stream advanced differently";
   }
 }
 

@@ -66,7 +66,8 @@ TEST_F(EngineTest, PhiloxBlockZeroIsItsGeneratorFromTheStart) {
 
 TEST_F(EngineTest, NativeDropoutComputesWhatCompositeDropoutComputesInEveryDtype) {
   // CUDA dropout reaches rb's native_dropout; CPU dropout decomposes into bernoulli_ on a tensor of
-  // the input's dtype: a philox block must give the same values, mask and stream advance either way.
+  // the input's dtype: a philox block must give the same values, mask and stream advance either
+  // way.
   for (auto dtype : {torch::kFloat, torch::kDouble, torch::kHalf, torch::kBFloat16}) {
     const auto x = torch::randn({1001}).to(dtype);
     torch::Tensor native, mask, composite, after_native, after_composite;
@@ -82,7 +83,8 @@ TEST_F(EngineTest, NativeDropoutComputesWhatCompositeDropoutComputesInEveryDtype
     }
     EXPECT_TRUE(same_bits(native, composite)) << dtype;
     EXPECT_TRUE(torch::equal(mask, composite.ne(0))) << dtype;  // x from randn: never 0
-    EXPECT_TRUE(same_bits(after_native, after_composite)) << dtype << ": the stream advanced differently";
+    EXPECT_TRUE(same_bits(after_native, after_composite))
+        << dtype << ": the stream advanced differently";
   }
 }
 
@@ -304,7 +306,8 @@ TEST(Coverage, EveryRandomOpOfTorchIsCoveredDecomposedOrListed) {
     if (!generator && !op->hasTag(at::Tag::nondeterministic_seeded)) continue;
     const std::string full = name.name.substr(6) + (name.overload_name.empty() ? "" : "." + name.overload_name);
     const std::string entry = rng_entry(*op);
-    const bool rb_kernel = entry.find("src/ops/") != std::string::npos && entry.find("[kernel]") != std::string::npos;
+    const bool rb_kernel =
+        entry.find("src/ops/") != std::string::npos && entry.find("[kernel]") != std::string::npos;
     const bool composite = entry.find("[default backend kernel]") != std::string::npos ||
                            entry.find("[math kernel]") != std::string::npos;
     if (fallback.count(full)) {

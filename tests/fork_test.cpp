@@ -39,7 +39,8 @@ TEST(Fork, FillsInAChildForkedAfterAParallelOpFinishAndGiveTheSameBits) {
   rb::set_seed(11);
   at::set_num_threads(2);
   // A parallel op: it starts OpenMP's worker threads, which the child will not have.
-  EXPECT_EQ(torch::ones({std::int64_t{1} << 22}).sum().item<double>(), static_cast<double>(1 << 22));
+  EXPECT_EQ(torch::ones({std::int64_t{1} << 22}).sum().item<double>(),
+            static_cast<double>(1 << 22));
   const std::uint64_t expected = draw();
 
   int pipe_fds[2];

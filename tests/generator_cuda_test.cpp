@@ -86,7 +86,8 @@ TEST_F(GeneratorCudaTest, DrawingWhileTheTensorsDeviceCapturesIsRefused) {
 
 TEST_F(GeneratorCudaTest, ACaptureOnTheTensorsDeviceIsSeenWhateverTheCurrentDevice) {
   if (torch::cuda::device_count() < 2) {
-    GTEST_SKIP() << "fewer than 2 GPUs: a capture on a device that is not the current one was not tried";
+    GTEST_SKIP()
+        << "fewer than 2 GPUs: a capture on a device that is not the current one was not tried";
   }
   const torch::Device one(torch::kCUDA, 1);
   auto g = make_generator(1, one);

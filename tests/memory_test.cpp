@@ -114,11 +114,13 @@ TEST_F(MemoryTest, BernoulliWithATensorOfProbabilitiesNeedsAtMostTheOutputsSize)
       {"column of float64 p, broadcast", torch::rand({rows, 1}, torch::kDouble)},
   };
   for (const auto& c : cases) {
-    const std::int64_t torch_extra = extra_peak([&] { out.bernoulli_(c.p, at::detail::createCPUGenerator(1)); });
+    const std::int64_t torch_extra =
+        extra_peak([&] { out.bernoulli_(c.p, at::detail::createCPUGenerator(1)); });
     auto g = make_generator(1);
     const std::int64_t rb_extra = extra_peak([&] { out.bernoulli_(c.p, g); });
-    std::cout << "[ MEMORY   ] bernoulli_(" << c.name << ") into " << limit << " bytes of uint8: extra peak rb "
-              << rb_extra << " bytes, torch " << torch_extra << "\n";
+    std::cout << "[ MEMORY   ] bernoulli_(" << c.name << ") into " << limit
+              << " bytes of uint8: extra peak rb " << rb_extra << " bytes, torch " << torch_extra
+              << "\n";
     EXPECT_LE(rb_extra, limit) << c.name;
     // The values are those of a p materialized at full size in float64, as before.
     auto g2 = make_generator(1);
@@ -144,8 +146,10 @@ TEST_F(MemoryTest, AFailedAllocationLeavesTheStreamAlone) {
       {"normal(mean, std)", [&](const OptGen& g) { at::normal(x, p, g); }},
       {"randperm", [&](const OptGen& g) { torch::randperm(100000, g); }},
       {"multinomial with replacement", [&](const OptGen& g) { torch::multinomial(p, 4, true, g); }},
-      {"multinomial without replacement", [&](const OptGen& g) { torch::multinomial(p, 4, false, g); }},
-      {"rrelu", [&](const OptGen& g) {
+      {"multinomial without replacement",
+       [&](const OptGen& g) { torch::multinomial(p, 4, false, g); }},
+      {"rrelu",
+       [&](const OptGen& g) {
          auto noise = torch::empty({512, 512});
          at::rrelu_with_noise(x, noise, 0.1, 0.3, true, g);
        }},
@@ -167,7 +171,8 @@ TEST_F(MemoryTest, AFailedAllocationLeavesTheStreamAlone) {
       }
       counting_.refuse_after(-1);
       if (!refused) break;  // the call needs fewer allocations: every one was tried
-      EXPECT_EQ(g.get_offset(), 0u) << c.name << ": allocation " << allowed + 1 << " failed after drawing";
+      EXPECT_EQ(g.get_offset(), 0u)
+          << c.name << ": allocation " << allowed + 1 << " failed after drawing";
       EXPECT_TRUE(test::same_bits(torch::rand({4}), torch::rand({4}, make_generator(3))))
           << c.name << ": allocation " << allowed + 1 << " failed after drawing from the block";
     }

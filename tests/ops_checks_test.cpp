@@ -115,22 +115,33 @@ TEST_F(OpsChecksTest, ARefusedCallLeavesThePhiloxBlockStreamAlone) {
 
 // ---- what torch accepts, rb accepts; what torch refuses, rb refuses ---------------------------
 
-const std::vector<torch::ScalarType> kDtypes = {torch::kFloat, torch::kDouble, torch::kHalf, torch::kBFloat16,
-                                                torch::kByte,  torch::kChar,   torch::kShort, torch::kInt,
-                                                torch::kLong,  torch::kBool};
+const std::vector<torch::ScalarType> kDtypes = {
+    torch::kFloat, torch::kDouble, torch::kHalf, torch::kBFloat16, torch::kByte,
+    torch::kChar,  torch::kShort,  torch::kInt,  torch::kLong,     torch::kBool};
 
 /// random_(from, to) with the bounds torch checks against (dtype range, 2^digits for floats, the
 /// full int64 range), for every dtype.
 std::vector<std::pair<std::string, Call>> random_calls() {
   std::vector<std::pair<std::string, Call>> calls;
   const std::vector<std::pair<std::int64_t, std::optional<std::int64_t>>> ranges = {
-      {0, 2}, {-5, 3}, {0, 1000}, {0, 70000}, {0, std::int64_t{1} << 30}, {-(std::int64_t{1} << 40), std::int64_t{1} << 40},
-      {kInt64Min, 0}, {0, std::nullopt}, {-5, std::nullopt}, {-(std::int64_t{1} << 40), std::nullopt},
-      {std::int64_t{1} << 40, std::nullopt}, {kInt64Min, std::nullopt}};
+      {0, 2},
+      {-5, 3},
+      {0, 1000},
+      {0, 70000},
+      {0, std::int64_t{1} << 30},
+      {-(std::int64_t{1} << 40), std::int64_t{1} << 40},
+      {kInt64Min, 0},
+      {0, std::nullopt},
+      {-5, std::nullopt},
+      {-(std::int64_t{1} << 40), std::nullopt},
+      {std::int64_t{1} << 40, std::nullopt},
+      {kInt64Min, std::nullopt}};
   for (auto dtype : kDtypes) {
     const std::string d = c10::toString(dtype);
-    calls.push_back({"random_() " + d, [dtype](const OptGen& g) { torch::empty({64}, dtype).random_(g); }});
-    for (std::int64_t to : {std::int64_t{1}, std::int64_t{1000}, std::int64_t{1} << 30, std::int64_t{1} << 62}) {
+    calls.push_back(
+        {"random_() " + d, [dtype](const OptGen& g) { torch::empty({64}, dtype).random_(g); }});
+    for (std::int64_t to :
+         {std::int64_t{1}, std::int64_t{1000}, std::int64_t{1} << 30, std::int64_t{1} << 62}) {
       calls.push_back({"random_(" + std::to_string(to) + ") " + d,
                        [dtype, to](const OptGen& g) { torch::empty({64}, dtype).random_(to, g); }});
     }
@@ -164,13 +175,15 @@ TEST_F(OpsChecksTest, RandomStaysInItsRangeAndWarnsAsTorchDoes) {
   {
     test::CapturedWarnings warnings;
     const auto f = torch::randint(0, std::int64_t{1} << 30, {4096}, g, torch::kFloat);
-    EXPECT_TRUE(f.ge(0).all().item<bool>() && f.lt(static_cast<double>(1 << 30)).all().item<bool>());
+    EXPECT_TRUE(f.ge(0).all().item<bool>() &&
+                f.lt(static_cast<double>(1 << 30)).all().item<bool>());
     EXPECT_GT(f.max().item<double>(), static_cast<double>(1 << 29));  // the whole range, not 2^24
     EXPECT_TRUE(warnings.saw("2^24"));
   }
   for (auto dtype : {torch::kFloat, torch::kDouble, torch::kBFloat16, torch::kLong}) {
     // The full int64 range, as torch allows it for these types: values of both signs.
-    const auto full = torch::empty({4096}, dtype).random_(kInt64Min, std::nullopt, g).to(torch::kDouble);
+    const auto full =
+        torch::empty({4096}, dtype).random_(kInt64Min, std::nullopt, g).to(torch::kDouble);
     EXPECT_LT(full.min().item<double>(), -1e18) << dtype;
     EXPECT_GT(full.max().item<double>(), 1e18) << dtype;
   }
@@ -180,8 +193,9 @@ TEST_F(OpsChecksTest, RandpermAndMultinomialAcceptWhatTorchAccepts) {
   std::vector<std::pair<std::string, Call>> calls;
   for (auto dtype : kDtypes) {
     for (std::int64_t n : {0, 2, 300, 3000}) {
-      calls.push_back({"randperm(" + std::to_string(n) + ") " + c10::toString(dtype),
-                       [dtype, n](const OptGen& g) { torch::randperm(n, g, torch::TensorOptions(dtype)); }});
+      calls.push_back(
+          {"randperm(" + std::to_string(n) + ") " + c10::toString(dtype),
+           [dtype, n](const OptGen& g) { torch::randperm(n, g, torch::TensorOptions(dtype)); }});
     }
   }
   const auto zeros = torch::tensor({1.0, 0.0, 1.0, 0.0});
@@ -194,13 +208,15 @@ TEST_F(OpsChecksTest, RandpermAndMultinomialAcceptWhatTorchAccepts) {
       calls.push_back({"multinomial(2 rows, " + std::to_string(n) + ")" + r,
                        [=](const OptGen& g) { torch::multinomial(rows, n, replacement, g); }});
     }
-    calls.push_back({"multinomial([0,0])" + r,
-                     [=](const OptGen& g) { torch::multinomial(torch::zeros({2}), 1, replacement, g); }});
+    calls.push_back({"multinomial([0,0])" + r, [=](const OptGen& g) {
+                       torch::multinomial(torch::zeros({2}), 1, replacement, g);
+                     }});
     for (auto dtype : {torch::kLong, torch::kInt, torch::kFloat}) {
-      calls.push_back({"multinomial(out=" + std::string(c10::toString(dtype)) + ")" + r, [=](const OptGen& g) {
-                         auto out = torch::empty({2}, dtype);
-                         at::multinomial_out(out, zeros, 2, replacement, g);
-                       }});
+      calls.push_back(
+          {"multinomial(out=" + std::string(c10::toString(dtype)) + ")" + r, [=](const OptGen& g) {
+             auto out = torch::empty({2}, dtype);
+             at::multinomial_out(out, zeros, 2, replacement, g);
+           }});
     }
   }
   const at::Generator torch_gen = at::detail::createCPUGenerator(5);
@@ -215,8 +231,11 @@ TEST_F(OpsChecksTest, RandpermAndMultinomialAcceptWhatTorchAccepts) {
 TEST_F(OpsChecksTest, MultinomialWithoutReplacementDrawsZeroProbabilityCategoriesLast) {
   auto g = make_generator(7);
   const auto drawn = torch::multinomial(torch::tensor({1.0, 0.0, 1.0, 0.0}), 4, false, g);
-  EXPECT_TRUE(torch::equal(std::get<0>(drawn.narrow(0, 0, 2).sort()), torch::tensor({0, 2}, torch::kLong))) << drawn;
-  EXPECT_TRUE(torch::equal(drawn.narrow(0, 2, 2), torch::tensor({1, 3}, torch::kLong))) << drawn;  // ties by index
+  EXPECT_TRUE(
+      torch::equal(std::get<0>(drawn.narrow(0, 0, 2).sort()), torch::tensor({0, 2}, torch::kLong)))
+      << drawn;
+  EXPECT_TRUE(torch::equal(drawn.narrow(0, 2, 2), torch::tensor({1, 3}, torch::kLong)))
+      << drawn;  // ties by index
 }
 
 // ---- generators that are not rb's --------------------------------------------------------------
@@ -224,7 +243,8 @@ TEST_F(OpsChecksTest, MultinomialWithoutReplacementDrawsZeroProbabilityCategorie
 /// Another library's generator at rb's dispatch key, as torch's own tests build one.
 struct ForeignGenerator final : c10::GeneratorImpl {
   ForeignGenerator()
-      : c10::GeneratorImpl(c10::Device(c10::kCPU), c10::DispatchKeySet(c10::DispatchKey::CustomRNGKeyId)) {}
+      : c10::GeneratorImpl(c10::Device(c10::kCPU),
+                           c10::DispatchKeySet(c10::DispatchKey::CustomRNGKeyId)) {}
   void set_current_seed(std::uint64_t) override {}
   void set_offset(std::uint64_t) override {}
   std::uint64_t get_offset() const override { return 0; }
@@ -248,7 +268,8 @@ TEST_F(OpsChecksTest, AnotherLibrarysGeneratorAtRbsKeyIsRefused) {
       call(foreign);
       ADD_FAILURE() << name << " accepted another library's generator";
     } catch (const rb::Error& e) {
-      EXPECT_NE(std::string(e.what()).find("not one of rb's"), std::string::npos) << name << ": " << e.what();
+      EXPECT_NE(std::string(e.what()).find("not one of rb's"), std::string::npos)
+          << name << ": " << e.what();
     }
   }
 }

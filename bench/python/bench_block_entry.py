@@ -1,7 +1,10 @@
 """Entering and leaving a block against the block seed: rblock, rb's reproducible_block and the
-original torch-reproducible-block 0.0.1 from PyPI, in the same process and the same run.
+original torch-reproducible-block 0.0.1 from PyPI, in the same process and the same run; then what
+a per-sample block costs (a path made per sample; torch only or every generator) beside seeding
+torch, random and NumPy by hand.
 
     python3 bench/python/bench_block_entry.py [--json bench/results/python_block_entry.json]
+    python3 bench/python/bench_block_entry.py --per-sample-only
 
 The original is installed (once) with `pip install --no-deps --target build-python/trb-original
 torch-reproducible-block==0.0.1` and imported from that folder under the name `trb_original`, so it
@@ -15,11 +18,13 @@ import importlib.util
 import json
 import pathlib
 import platform
+import random
 import statistics
 import subprocess
 import sys
 import time
 
+import numpy as np
 import torch
 
 import rblock
@@ -63,6 +68,62 @@ def time_entry(make_block, block_seed, budget_s, max_calls):
     return statistics.median(per_call), min(per_call), rounds * calls
 
 
+def time_call(fn, budget_s, calls=2000):
+    """Median and fastest seconds per call of fn(), over rounds of `calls` calls."""
+    fn()
+    per_call = []
+    deadline = time.perf_counter() + budget_s
+    while len(per_call) < 5 or (time.perf_counter() < deadline and len(per_call) < 50):
+        t = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        per_call.append((time.perf_counter() - t) / calls)
+    return statistics.median(per_call), min(per_call)
+
+
+def per_sample(budget_s):
+    """Rows of the per-sample table: (name, median us, fastest us), rb and its peers in this run."""
+    full, torch_only = rblock.block(10**4), rblock.block(10**4, generators=("torch",))
+    index = iter(range(10**12))
+
+    def enter_leave(b):
+        with b:
+            pass
+
+    def made_per_sample(**options):
+        with rblock.block(("augment", 3, next(index)), **options):
+            pass
+
+    def seed_by_hand():  # what per-sample seeding without rb costs: 32-bit seeds, three calls
+        s = next(index) & 0xFFFFFFFF
+        random.seed(s)
+        np.random.seed(s)
+        torch.default_generator.manual_seed(s)
+
+    rows = [
+        ("rblock.block(s): torch, random, NumPy", lambda: enter_leave(full)),
+        ('rblock.block(s, generators=("torch",))', lambda: enter_leave(torch_only)),
+        ('rblock.block(("augment", epoch, i)), made per sample', made_per_sample),
+        ('rblock.block(("augment", epoch, i), generators=("torch",)), made per sample',
+         lambda: made_per_sample(generators=("torch",))),
+        ("torch.manual_seed(s)", lambda: torch.manual_seed(next(index))),
+        ("torch.default_generator.manual_seed(s)",
+         lambda: torch.default_generator.manual_seed(next(index))),
+        ("random.seed, np.random.seed, torch.default_generator.manual_seed", seed_by_hand),
+    ]
+    out = []
+    for name, fn in rows:
+        median, fastest = time_call(fn, budget_s)
+        out.append({"impl": name, "median_us": median * 1e6, "min_us": fastest * 1e6})
+    return out
+
+
+def print_per_sample(rows):
+    print("\nPer-sample blocks: median (fastest) us per call, in this run")
+    for r in rows:
+        print(f"  {r['impl']:<82} {r['median_us']:8.2f} ({r['min_us']:.2f})")
+
+
 def cpu_name():
     try:
         for line in open("/proc/cpuinfo"):
@@ -80,7 +141,18 @@ def main():
     parser.add_argument("--original-max", type=int, default=10**5,
                         help="largest block seed timed for the original (it replays that many draws)")
     parser.add_argument("--budget", type=float, default=0.3, help="seconds per measurement, about")
+    parser.add_argument("--per-sample-only", action="store_true",
+                        help="only the per-sample table (no original package, no seed sweep)")
     args = parser.parse_args()
+    machine = {"cpu": cpu_name(), "cores": __import__("os").cpu_count(),
+               "python": platform.python_version(), "torch": torch.__version__,
+               "numpy": np.__version__, "cuda_devices": torch.cuda.device_count()}
+    if args.per_sample_only:
+        Reproducible_Block.set_seed(42)
+        rows = per_sample(max(args.budget, 1.0))
+        print_per_sample(rows)
+        write_json(args.json, machine, {"per_sample": rows})
+        return
 
     original = load_original(args.original_dir)
     impls = {
@@ -101,9 +173,9 @@ def main():
             results.append({"impl": name, "block_seed": seed, "median_us": median * 1e6,
                             "min_us": fastest * 1e6, "entries": n})
 
+    rows = per_sample(max(args.budget, 1.0))
+
     by = {(r["impl"], r["block_seed"]): r["median_us"] for r in results}
-    machine = {"cpu": cpu_name(), "cores": __import__("os").cpu_count(), "python": platform.python_version(),
-               "torch": torch.__version__, "cuda_devices": torch.cuda.device_count()}
     print(f"\nEntering and leaving a block, median us per entry ({machine['cpu']}, {machine['cores']} cores, "
           f"torch {machine['torch']}, {machine['cuda_devices']} CUDA devices)")
     columns = list(impls)
@@ -120,17 +192,21 @@ def main():
         print(f"\nAt block seed 10^4 the original takes {by[('original', at)] / 1e3:.1f} ms, as long as "
               + ", ".join(f"{r:.0f} entries of {c}" for c, r in ratios.items()))
 
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({
-            "benchmark": "python_block_entry",
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "machine": machine,
-            "original": f"torch-reproducible-block {ORIGINAL_VERSION}",
-            "results": results,
-            "ratio_original_over_at_1e4": ratios,
-        }, indent=2) + "\n")
-        print(f"wrote {args.json}")
+    print_per_sample(rows)
+    write_json(args.json, machine, {"original": f"torch-reproducible-block {ORIGINAL_VERSION}",
+                                    "results": results, "ratio_original_over_at_1e4": ratios,
+                                    "per_sample": rows})
+
+
+def write_json(path, machine, fields):
+    if not path:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "benchmark": "python_block_entry",
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine, **fields}, indent=2) + "\n")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

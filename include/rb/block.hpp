@@ -3,20 +3,18 @@
 #pragma once
 
 #include <cstdint>
-#include <stdexcept>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
+#include "rb/error.hpp"
+#include "rb/path.hpp"
+#include "rb/ranks.hpp"
 #include "rb/stream.hpp"
 
 namespace rb {
-
-/// Every misuse of rb's API throws rb::Error, with a message that says what to do instead.
-/// Nothing is left half-changed when it is thrown.
-struct Error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 /// What happens to torch's generators when a block exits.
 enum class OnExit {
@@ -67,10 +65,21 @@ Engine default_engine();
 /// it, innermost first, which a scope guarantees; otherwise its destructor warns and closes it
 /// (on its own thread, which drops it at its next call into rb). Throws rb::Error before
 /// rb::set_seed or while a CUDA graph is being captured.
+///
+/// A block is replicated (the same on every rank of a distributed job) unless it is given
+/// rb::Ranks::distinct: then its key, and so every stream it installs, is folded with this
+/// process's rank (rb::set_rank; rb::Error before it). See Note [Ranks and paths].
+///
+///     rb::Block init(rb::path("model"));                         // equal weights on every rank
+///     rb::Block drop(rb::path("dropout", step), rb::Ranks::distinct);  // a mask per rank
 class Block {
  public:
   explicit Block(std::uint64_t block_seed, OnExit on_exit = OnExit::keep,
                  Engine engine = default_engine());
+  /// A block of `ranks`, kept on exit, with the thread's default engine.
+  Block(std::uint64_t block_seed, Ranks ranks);
+  /// A block with every choice explicit.
+  Block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Ranks ranks);
   /// Leaves the block (restoring on-entry states under OnExit::restore). Never throws: if leaving
   /// is refused (a CUDA graph is being captured, blocks entered after it are still open, or this is
   /// not its thread), it warns and closes the block, leaving torch's generators as they are.
@@ -85,12 +94,14 @@ class Block {
   Key key() const noexcept { return key_; }
   OnExit on_exit() const noexcept { return on_exit_; }
   Engine engine() const noexcept { return engine_; }
+  Ranks ranks() const noexcept { return ranks_; }
 
  private:
   std::uint64_t block_seed_;
   Key key_;
   OnExit on_exit_;
   Engine engine_;
+  Ranks ranks_;
   std::uint64_t frame_id_;
 };
 
@@ -108,6 +119,24 @@ decltype(auto) with_block(std::uint64_t block_seed, F&& f) {
 template <class F>
 decltype(auto) with_block(std::uint64_t block_seed, OnExit on_exit, Engine engine, F&& f) {
   Block block(block_seed, on_exit, engine);
+  return std::forward<F>(f)();
+}
+
+/// with_block of a replicated or distinct block (see Block).
+///
+///     auto y = rb::with_block(rb::path("dropout", step), rb::Ranks::distinct,
+///                             [&] { return dropout(x); });
+template <class F>
+decltype(auto) with_block(std::uint64_t block_seed, Ranks ranks, F&& f) {
+  Block block(block_seed, ranks);
+  return std::forward<F>(f)();
+}
+
+/// with_block with every choice explicit.
+template <class F>
+decltype(auto) with_block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Ranks ranks,
+                          F&& f) {
+  Block block(block_seed, on_exit, engine, ranks);
   return std::forward<F>(f)();
 }
 
@@ -169,8 +198,28 @@ Stream take_active_stream(std::uint64_t n_counters);
 /// The engine of the calling thread's innermost block (its default engine outside blocks).
 Engine active_engine() noexcept;
 
-/// Enters a block on the calling thread and returns its frame id (what Block does).
-std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine);
+/// Enters a block on the calling thread and returns its frame id (what Block does). A distinct
+/// block takes the rank of rb::set_rank (rb::Error before it).
+std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine,
+                          Ranks ranks = Ranks::replicated);
+
+/// What rblock needs beyond Block: an explicit rank (a process group's, which need not be the
+/// process's rank) and blocks that leave torch's generators alone.
+struct EntryOptions {
+  std::optional<std::uint32_t> rank;  ///< distinct on this rank; replicated without one
+  bool install_torch = true;          ///< false: torch's CPU and CUDA generators are left alone
+};
+/// enter_block with explicit options.
+std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine,
+                          const EntryOptions& options);
+
+/// One open block of the calling thread, as rblock.check_consistent compares them across ranks.
+struct OpenBlock {
+  std::uint64_t block_seed;
+  Ranks ranks;
+};
+/// The calling thread's open blocks, outermost first.
+std::vector<OpenBlock> open_blocks();
 /// Leaves the block `frame_id`, which must be the calling thread's innermost. Throws rb::Error,
 /// changing nothing, when it is not, or while a CUDA graph is being captured.
 void exit_block(std::uint64_t frame_id);

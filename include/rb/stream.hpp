@@ -19,7 +19,11 @@ inline constexpr std::uint32_t kStreamVersion = 1;
 //
 //   c0, c1  position: a 64-bit count of 128-bit outputs (c0 low word, c1 high word);
 //   c2      domain: what this range of counters is for (rb::Domain);
-//   c3      sub-stream: 0 by default, reserved for ranks and workers.
+//   c3      sub-stream: 0 by default; worker + 1 in an rb::WorkerBlock.
+//
+// Ranks do not take a sub-stream: a distinct block (rb::Ranks::distinct) folds the rank into the
+// block's key, so that every domain (torch's CPU state and CUDA seed, Python's generators, the rb
+// stream) follows at once. See Note [Ranks and paths] in rb/path.hpp.
 //
 // Domains never share a counter, so installing torch's CPU state never reuses a word of the rb
 // stream, and so on.
@@ -41,7 +45,11 @@ enum class Domain : std::uint32_t {
   torch_cuda = 2,     ///< the 64-bit seed of LibTorch's CUDA generators
   python_random = 3,  ///< the Mersenne Twister state of Python's `random`
   numpy = 4,          ///< the Mersenne Twister state of NumPy's legacy global generator
-  // 5 .. 0xfffffffe are reserved for future domains.
+  // 5 .. 0xfffffffb are reserved for future domains. The tags below are not streams of a block:
+  // each is one Philox call of a derivation (Note [Key derivation], Note [Ranks and paths]).
+  rank_fold = 0xfffffffcu,       ///< a distinct block's key on rank r (under the block's key)
+  string_hash = 0xfffffffdu,     ///< rb::path's hash of a string part (under the running hash)
+  path_fold = 0xfffffffeu,       ///< rb::path's fold of one part (under the running value)
   key_derivation = 0xffffffffu,  ///< the counters of derive_key (under the initial seed as key)
 };
 

@@ -18,13 +18,18 @@ derived in O(1) through a Philox key of (initial seed, block seed): see rb's REA
 
     with rblock.block(7, restore=True):  # afterwards, every generator is exactly as before
         evaluate_with_noise(model)
+
+    with rblock.block(("augment", epoch, index)):  # a path: a block seed from ints and strs
+        x = augment(x)
+
+    with rblock.block("dropout", per_rank=True):   # each rank of a distributed job its own streams
+        y = dropout(x)
 """
 
 import functools
 import inspect
 import operator
 import random
-import threading
 
 import torch  # loads libtorch before the extension, which links it
 
@@ -53,8 +58,11 @@ __all__ = [
     "initial_seed",
     "reset_to_reference_state",
     "block",
+    "path",
     "generator",
     "worker_init_fn",
+    "set_rank",
+    "check_consistent",
 ]
 
 Error = _C.Error
@@ -73,8 +81,13 @@ class ArgumentTypeError(Error, TypeError):
     """An argument of rblock has a wrong type (a seed that is not an int, a bool)."""
 
 
+_C.set_argument_errors(ArgumentError, ArgumentTypeError)
+_C.init_python_generators(random, _np)
+
 _MAX_SEED = 2**64 - 1
-_ENGINES = {"torch": _C.Engine.torch, "philox": _C.Engine.philox}
+_ENGINES = {"torch": 0, "philox": 1}  # what _C.enter_block takes
+_GENERATORS = {"torch": _C.TORCH, "random": _C.RANDOM, "numpy": _C.NUMPY}
+_ALL_GENERATORS = _C.TORCH | _C.RANDOM | (_C.NUMPY if _np is not None else 0)
 _UNSEEDED = (
     "rblock: {what} before set_seed: call rblock.set_seed(seed) (or "
     "Reproducible_Block.set_seed(seed)) once at the start of the program, before any block."
@@ -114,96 +127,100 @@ def _check_engine(engine):
         ) from None
 
 
-# ---- the Python generators -------------------------------------------------------------------
-# See Note [Python generator states] in python/module.cpp for what is installed.
+def _check_generators(generators):
+    """The mask of TORCH | RANDOM | NUMPY a block installs (None: all that are present)."""
+    if generators is None:
+        return _ALL_GENERATORS
+    if isinstance(generators, str) or not isinstance(generators, (tuple, list, set, frozenset)):
+        raise ArgumentTypeError(
+            f"rblock: generators must be a tuple of names such as ('torch',), not {generators!r}"
+        )
+    which = 0
+    for name in generators:
+        if name not in _GENERATORS:
+            raise ArgumentError(
+                f"rblock: unknown generator {name!r} in generators={generators!r}: use names "
+                f"from {sorted(_GENERATORS)}"
+            )
+        if name == "numpy" and _np is None:
+            raise ArgumentError("rblock: generators names 'numpy', but NumPy is not installed")
+        which |= _GENERATORS[name]
+    return which
 
 
-def _install(states):
-    """Installs (random state, numpy words) from _C.python_states into random and NumPy."""
-    random_state, numpy_words = states
-    random.setstate(random_state)
-    if _np is not None:
-        _np.random.set_state(("MT19937", numpy_words, 624, 0, 0.0))
+def _block_seed(seed_or_path):
+    """The block seed of an int (itself), a str (the path of one part) or a tuple (a path)."""
+    if isinstance(seed_or_path, tuple):
+        return _C.path(seed_or_path)
+    if isinstance(seed_or_path, str):
+        return _C.path((seed_or_path,))
+    if isinstance(seed_or_path, bool) or not hasattr(seed_or_path, "__index__"):
+        raise ArgumentTypeError(
+            "rblock: block seed must be an int in [0, 2**64), a str or a tuple of ints and strs "
+            f"(a path), not {type(seed_or_path).__name__} ({seed_or_path!r})"
+        )
+    return _check_seed(seed_or_path, "block_seed")
 
 
-def _save():
-    """The states of random and NumPy, for _put_back."""
-    if _np is None:
-        return random.getstate(), None
-    kind, key, pos, has_gauss, gauss = _np.random.get_state()
-    # A list, not the array: set_state reads it 20 us faster (see Note [Python generator states]).
-    return random.getstate(), (kind, key.tolist(), pos, has_gauss, gauss)
-
-
-def _put_back(saved):
-    random_state, numpy_state = saved
-    random.setstate(random_state)
-    if numpy_state is not None:
-        _np.random.set_state(numpy_state)
-
-
-def _block_states(block_seed):
-    try:
-        return _C.block_python_states(block_seed)
-    except Error:
-        raise Error(_UNSEEDED.format(what=f"entered block {block_seed}")) from None
+def path(*parts):
+    """The block seed of a path, as an int: ``rblock.path("augment", 3, 17)`` is the seed that
+    ``rblock.block(("augment", 3, 17))`` enters, and equals C++'s ``rb::path("augment", 3, 17)``.
+    Parts are ints in [0, 2**64) and strs (hashed as their UTF-8 bytes); see rb's README."""
+    return _C.path(parts)
 
 
 # ---- blocks ----------------------------------------------------------------------------------
-# A block is entered in this order: every check first (arguments at construction; the seed and a
-# possible CUDA graph capture by _block_states and _C.enter_block, which change nothing when they
-# raise), then torch's generators (C++), then random and NumPy. It is left in the reverse order:
-# _C.exit_block refuses, changing nothing, a block that is not the thread's innermost.
+# A block is entered by one call into C++ (block.__enter__, in _C.BlockBase, or _C.enter_block for
+# the decorator): every check first (arguments at construction; the rank; the seed and a possible
+# CUDA graph capture in C++, which change nothing when they raise), then torch's generators, then
+# random and NumPy. It is left by one call (__exit__, _C.exit_block), which refuses, changing
+# nothing, a block that is not the thread's innermost; unless nothing could ever leave that entry
+# again (a decorated call has ended; __exit__ of a generator or coroutine being closed, with
+# GeneratorExit): then it closes the block, leaving every generator as it is, and still raises.
 
 
-def _enter(block_seed, restore, engine):
-    """Enters a block; returns the token that _exit takes."""
-    saved = _save() if restore else None
-    states = _block_states(block_seed)
-    frame = _C.enter_block(block_seed, restore, engine)
+def _enter(b):
+    """Enters block `b` (what b.__enter__ does, without recording the entry in `b`); returns the
+    token that _C.exit_block takes."""
+    rank = _distributed.block_rank(b.group) if b.per_rank else -1
     try:
-        _install(states)
-    except BaseException:  # (an interrupt): leave no frame open behind the caller's back
-        _C.exit_block(frame)
-        if saved is not None:
-            _put_back(saved)
+        return _C.enter_block(b.block_seed, b.restore, b._engine, rank, b._which)
+    except Error:
+        _explain_refusal(b)
         raise
-    return frame, saved
 
 
-def _exit(token, final=False):
-    """Leaves a block. A refused exit changes nothing, unless `final`: nothing could ever leave
-    the block again (a decorated call has ended, a generator or coroutine is being closed), so it
-    is closed, leaving every generator as it is, and the error still raised where it happened."""
-    frame, saved = token
+def _explain_refusal(b):
+    """Raises the clearer error when rb refused to enter `b` because no seed was set."""
     try:
-        _C.exit_block(frame)
-    except Error as refusal:
-        if not final:
-            raise
-        _C.close_block(frame)
-        raise Error(
-            f"{refusal} The block is closed now, without restoring: nothing could leave it later."
-        ) from None
-    if saved is not None:
-        _put_back(saved)
+        _C.initial_seed()
+    except Error:
+        raise Error(_UNSEEDED.format(what=f"entered block {b._label()}")) from None
 
 
-class block:
+class block(_C.BlockBase):
     """A reproducible block, as a context manager or a decorator.
 
-    ``rblock.block(block_seed, restore=False, engine="torch")``
+    ``rblock.block(seed_or_path, restore=False, engine="torch", per_rank=False, group=None,
+    generators=None)``
 
     While the block is open, torch's CPU generator, the default generator of every CUDA device,
     Python's ``random`` and NumPy's legacy global generator hold the state of (initial seed,
-    block_seed), whatever ran before; block 0 is the state right after ``rblock.set_seed``.
+    block seed), whatever ran before; block 0 is the state right after ``rblock.set_seed``.
 
-    - ``block_seed``: an int in [0, 2**64), a fixed label in the code (not a tuned seed).
+    - ``seed_or_path``: the block seed, an int in [0, 2**64), a fixed label in the code (not a
+      tuned seed); or a path: a str, or a tuple of ints and strs such as ``("augment", epoch,
+      index)``, whose block seed is ``rblock.path(*parts)``.
     - ``restore``: a bool; if True, on exit (also through an exception) put every covered
       generator back exactly where it was on entry; by default they continue from where the block
       left them.
     - ``engine``: ``"torch"`` (torch's generators draw) or ``"philox"`` (generator-less ops that rb
       covers draw from the block's counter-based stream; torch's generators still get the block).
+    - ``per_rank``: give each rank of a distributed job its own streams (the rank of
+      ``torch.distributed``, else of ``rblock.set_rank``, else ``RANK``/``WORLD_SIZE``); by default
+      a block is the same on every rank. ``group``: a process group, for the rank in it instead.
+    - ``generators``: what the block installs, from ``("torch", "random", "numpy")`` (the default:
+      all; "torch" is torch's CPU and CUDA generators, which ``engine="philox"`` needs).
 
     A decorated function keeps its name, docstring, signature, arguments and return value, and
     enters a fresh block on every call. Blocks nest, and must be left in the reverse order of
@@ -216,49 +233,49 @@ class block:
         def train(model, loader, *, epochs=2): ...
     """
 
-    __slots__ = ("block_seed", "restore", "engine", "_engine", "_open")
+    # block_seed, restore, per_rank, _engine and _which are fields of _C.BlockBase, whose
+    # __enter__ and __exit__ (in C, for speed) call _rank, _refused and _not_entered.
+    __slots__ = ("path", "engine", "group", "generators")
 
-    def __init__(self, block_seed, restore=False, engine="torch"):
-        self.block_seed = _check_seed(block_seed, "block_seed")
+    def __init__(self, seed_or_path, restore=False, engine="torch", per_rank=False, group=None,
+                 generators=None):
+        self.block_seed = _block_seed(seed_or_path)
+        self.path = seed_or_path if isinstance(seed_or_path, (str, tuple)) else None
         self.restore = _check_flag(restore, "restore")
         self._engine = _check_engine(engine)
         self.engine = engine
-        self._open = {}  # thread id -> tokens of this object's open entries, innermost last
+        self.per_rank = _check_flag(per_rank, "per_rank")
+        if group is not None and not self.per_rank:
+            raise ArgumentError("rblock: group= is the process group of a per_rank=True block")
+        self.group = group
+        self._which = _check_generators(generators)
+        if self._engine == _ENGINES["philox"] and not self._which & _C.TORCH:
+            # The philox engine's ops are to follow torch's CPU generator (issue 12): without the
+            # block's state in it, they would draw another block's numbers.
+            raise ArgumentError("rblock: engine='philox' needs 'torch' in generators=")
+        self.generators = generators
+
+    def _label(self):
+        return repr(self.path) if self.path is not None else str(self.block_seed)
 
     def __repr__(self):
-        return f"rblock.block({self.block_seed}, restore={self.restore}, engine={self.engine!r})"
+        extra = "".join(f", {name}={getattr(self, name)!r}"
+                        for name in ("per_rank", "group", "generators")
+                        if getattr(self, name) not in (False, None))
+        return (f"rblock.block({self._label()}, restore={self.restore}, engine={self.engine!r}"
+                f"{extra})")
 
-    def __enter__(self):
-        token = _enter(self.block_seed, self.restore, self._engine)
-        self._open.setdefault(threading.get_ident(), []).append(token)
-        return self
+    def _rank(self):
+        return _distributed.block_rank(self.group)
 
-    def __exit__(self, exc_type, exc, tb):
-        thread = threading.get_ident()
-        tokens = self._open.get(thread)
-        if not tokens:
-            raise Error(
-                f"rblock: leaving block {self.block_seed}, which this thread did not enter: leave a "
-                "block once, on the thread that entered it."
-            )
-        # Raises, changing nothing and keeping the entry open, when blocks entered after this one
-        # are still open: leaving them first and calling __exit__ again then works. A generator or
-        # coroutine being closed (GeneratorExit) never gets that chance: its block is closed.
-        final = exc_type is GeneratorExit
-        try:
-            _exit(tokens[-1], final)
-        except Error:
-            if final:
-                self._forget_innermost(thread)
-            raise
-        self._forget_innermost(thread)
-        return False
+    def _refused(self):
+        _explain_refusal(self)
 
-    def _forget_innermost(self, thread):
-        tokens = self._open[thread]
-        tokens.pop()
-        if not tokens:
-            del self._open[thread]
+    def _not_entered(self):
+        raise Error(
+            f"rblock: leaving block {self._label()}, which this thread did not enter: leave a "
+            "block once, on the thread that entered it."
+        )
 
     def __call__(self, fn):
         if not callable(fn):
@@ -269,19 +286,20 @@ class block:
                 f"rblock.block cannot decorate {fn.__qualname__}: its body runs after the call "
                 "returns, outside the block. Open the block inside it: `with rblock.block(...):`."
             )
-        return _decorate(fn, self.block_seed, self.restore, self._engine)
+        return _decorate(fn, self)
 
 
-def _decorate(fn, block_seed, restore, engine):
-    """`fn` run inside a fresh block on every call (a with-statement around its body)."""
+def _decorate(fn, b):
+    """`fn` run inside a fresh entry of block `b` on every call (a with-statement around its
+    body)."""
 
     @functools.wraps(fn)
     def in_block(*args, **kwargs):
-        token = _enter(block_seed, restore, engine)
+        token = _enter(b)
         try:
             return fn(*args, **kwargs)
         finally:
-            _exit(token, final=True)
+            _C.exit_block(token, True)  # final: nothing could leave this entry later
 
     return in_block
 
@@ -299,9 +317,8 @@ def set_seed(seed):
             f"rblock.set_seed({seed}) called inside a block: set the seed once, at the start of the "
             "program, outside every block."
         )
-    states = _C.python_states(_C.derive_key(seed, 0))
     _C.set_seed(seed)
-    _install(states)
+    _C.install_python_states(_C.derive_key(seed, 0), _C.RANDOM | _C.NUMPY)
 
 
 def initial_seed():
@@ -316,11 +333,11 @@ def reset_to_reference_state():
     """Puts every covered generator back into its state right after ``rblock.set_seed`` (block
     0). Open blocks stay open."""
     try:
-        states = _C.block_python_states(0)
+        seed = _C.initial_seed()
     except Error:
         raise Error(_UNSEEDED.format(what="reset_to_reference_state() called")) from None
     _C.reset_to_reference_state()
-    _install(states)
+    _C.install_python_states(_C.derive_key(seed, 0), _C.RANDOM | _C.NUMPY)
 
 
 def generator(block_seed, device="cpu"):
@@ -346,16 +363,5 @@ def generator(block_seed, device="cpu"):
         raise Error(_UNSEEDED.format(what="rblock.generator() called")) from None
 
 
-def worker_init_fn(worker_id):
-    """Seeds Python's ``random`` and NumPy in a DataLoader worker with full Mersenne Twister
-    states, derived by rb from the worker's torch seed:
-
-        loader = DataLoader(dataset, num_workers=2, shuffle=True, worker_init_fn=rblock.worker_init_fn)
-
-    In worker ``worker_id``, ``torch.initial_seed()`` is the base seed DataLoader drew from the
-    main process's torch generator when the iterator was created (so under a block it repeats)
-    plus ``worker_id``. The worker's states are those of key
-    ``derive_key(torch.initial_seed(), worker_id)``, in the python_random and numpy domains.
-    """
-    key = _C.derive_key(torch.initial_seed() & _MAX_SEED, _check_seed(worker_id, "worker_id"))
-    _install(_C.python_states(key))
+from . import distributed as _distributed  # noqa: E402  (it uses the names above)
+from .distributed import check_consistent, set_rank, worker_init_fn  # noqa: E402

@@ -31,9 +31,10 @@ bool is_supported(at::ScalarType t) {
 
 void refuse_foreign(const at::Generator& gen) {
   if (gen.defined() && gen.key_set().has(kKey) && rb_generator_impl(gen) == nullptr) {
-    throw Error("rb: a generator at DispatchKey::CustomRNGKeyId that is not one of rb's (another "
-                "library's?) reached rb's kernels: rb cannot draw from it, and torch's kernels would "
-                "misread it. Pass rb's generator (rb::make_generator, rblock.generator) or torch's.");
+    throw Error(
+        "rb: a generator at DispatchKey::CustomRNGKeyId that is not one of rb's (another "
+        "library's?) reached rb's kernels: rb cannot draw from it, and torch's kernels would "
+        "misread it. Pass rb's generator (rb::make_generator, rblock.generator) or torch's.");
   }
 }
 
@@ -43,7 +44,8 @@ bool use_rb(const OptGen& gen, const Tensor& t, Fills fills) {
     refuse_foreign(*gen);
     return false;
   }
-  if (!c10::impl::tls_is_dispatch_key_included(kKey) || active_engine() != Engine::philox) return false;
+  if (!c10::impl::tls_is_dispatch_key_included(kKey) || active_engine() != Engine::philox)
+    return false;
   if (!t.is_cpu() && !t.is_cuda()) return false;
   return fills == Fills::floating ? is_floating(t.scalar_type()) : is_supported(t.scalar_type());
 }
@@ -69,7 +71,7 @@ void check_supported(const Tensor& t, const char* op) {
 }
 void check_no_overlap(const Tensor& out) { at::assert_no_internal_overlap(out); }
 
-// ---- Fill -----------------------------------------------------------------------------------------
+// ---- Fill ---------------------------------------------------------------------------------------
 
 Fill::Fill(Tensor& self, const OptGen& gen, const char* op) : self_(self), gen_(gen), op_(op) {
   const c10::Device d = self.device();
@@ -78,21 +80,25 @@ Fill::Fill(Tensor& self, const OptGen& gen, const char* op) : self_(self), gen_(
                 " tensor: rb's generator fills CPU and CUDA tensors only.");
   }
   if (d.is_cuda() && !cuda_kernels_built()) {
-    throw Error(std::string("rb: ") + op + " on a CUDA tensor, but rb was built without CUDA kernels "
+    throw Error(std::string("rb: ") + op +
+                " on a CUDA tensor, but rb was built without CUDA kernels "
                 "(RB_CUDA=OFF): rebuild it with nvcc.");
   }
   if (gen.has_value() && gen->defined()) {
     const c10::Device g = gen->device();
     if (g.type() != d.type() || (g.has_index() && d.has_index() && g.index() != d.index())) {
-      throw Error(std::string("rb: ") + op + ": an rb generator on " + g.str() +
-                  " cannot fill a tensor on " + d.str() + "; create it with rb::make_generator(seed, "
-                  "tensor.device()) in C++, rblock.generator(seed, tensor.device) in Python (element i "
-                  "is the same on every device).");
+      throw Error(
+          std::string("rb: ") + op + ": an rb generator on " + g.str() +
+          " cannot fill a tensor on " + d.str() +
+          "; create it with rb::make_generator(seed, "
+          "tensor.device()) in C++, rblock.generator(seed, tensor.device) in Python (element i "
+          "is the same on every device).");
     }
   }
   // Refused during CUDA graph capture on the tensor's device: a captured launch would bake one
   // stream position into every replay.
-  if (d.is_cuda()) check_not_capturing((std::string("draw ") + op + " from an rb stream").c_str(), d);
+  if (d.is_cuda())
+    check_not_capturing((std::string("draw ") + op + " from an rb stream").c_str(), d);
   check_no_overlap(self);
   target_ = self.is_contiguous() ? self : at::empty(self.sizes(), self.options());
 }
@@ -107,7 +113,8 @@ Stream Fill::claim(bool wide) {
   return take_active_stream(counters);
 }
 
-void Fill::fill_part(FillRequest request, const Stream& stream, std::int64_t first, std::int64_t n) {
+void Fill::fill_part(FillRequest request, const Stream& stream, std::int64_t first,
+                     std::int64_t n) {
   if (n == 0) return;
   const std::int64_t per = request.wide ? 2 : 4;  // elements per Philox output
   request.dtype = target_.scalar_type();

@@ -101,6 +101,7 @@ FillRequest request(Sampler sampler, bool wide, double a = 0, double b = 0);
 std::int64_t integer_max(at::ScalarType t);
 
 /// Fills `self` with integers in [from, from + range); range 0 means 2^64. src/ops/integers.cpp.
-void fill_random(Tensor& self, std::int64_t from, std::uint64_t range, const OptGen& gen, const char* op);
+void fill_random(Tensor& self, std::int64_t from, std::uint64_t range, const OptGen& gen,
+                 const char* op);
 
 }  // namespace rb::detail::ops

@@ -16,10 +16,11 @@ namespace {
 // rrelu in training: for x <= 0, noise is uniform in [lower, upper) and the output x * noise;
 // otherwise noise is 1. One uniform per element whatever the sign (a fixed advance). Every check
 // and allocation comes before the draw (Note [Check, allocate, then claim]).
-Tensor& rrelu_noise_into(const Tensor& self, Tensor& noise, const at::Scalar& lower, const at::Scalar& upper,
-                         const OptGen& gen, Tensor& out) {
-  TORCH_CHECK(noise.sizes() == self.sizes(), "rb: rrelu_with_noise expects noise of the input's shape ",
-              self.sizes(), ", got ", noise.sizes());
+Tensor& rrelu_noise_into(const Tensor& self, Tensor& noise, const at::Scalar& lower,
+                         const at::Scalar& upper, const OptGen& gen, Tensor& out) {
+  TORCH_CHECK(noise.sizes() == self.sizes(),
+              "rb: rrelu_with_noise expects noise of the input's shape ", self.sizes(), ", got ",
+              noise.sizes());
   check_no_overlap(noise);
   check_no_overlap(out);
   const Tensor not_negative = self.le(0).logical_not_();  // noise 1 there (and for NaN)
@@ -29,26 +30,32 @@ Tensor& rrelu_noise_into(const Tensor& self, Tensor& noise, const at::Scalar& lo
   return at::mul_out(out, self, noise);
 }
 
-Tensor rrelu_with_noise(c10::DispatchKeySet ks, const Tensor& self, Tensor& noise, const at::Scalar& lower,
-                        const at::Scalar& upper, bool training, OptGen gen) {
+Tensor rrelu_with_noise(c10::DispatchKeySet ks, const Tensor& self, Tensor& noise,
+                        const at::Scalar& lower, const at::Scalar& upper, bool training,
+                        OptGen gen) {
   if (!training || !use_rb(gen, self, Fills::floating)) {
-    return at::_ops::rrelu_with_noise::redispatch(below(ks), self, noise, lower, upper, training, gen);
+    return at::_ops::rrelu_with_noise::redispatch(below(ks), self, noise, lower, upper, training,
+                                                  gen);
   }
   Tensor out = at::empty_like(self);
   return rrelu_noise_into(self, noise, lower, upper, gen, out);
 }
-Tensor& rrelu_with_noise_out(c10::DispatchKeySet ks, const Tensor& self, Tensor& noise, const at::Scalar& lower,
-                             const at::Scalar& upper, bool training, OptGen gen, Tensor& out) {
+Tensor& rrelu_with_noise_out(c10::DispatchKeySet ks, const Tensor& self, Tensor& noise,
+                             const at::Scalar& lower, const at::Scalar& upper, bool training,
+                             OptGen gen, Tensor& out) {
   if (!training || !use_rb(gen, self, Fills::floating)) {
-    return at::_ops::rrelu_with_noise_out::redispatch(below(ks), self, noise, lower, upper, training, gen, out);
+    return at::_ops::rrelu_with_noise_out::redispatch(below(ks), self, noise, lower, upper,
+                                                      training, gen, out);
   }
   at::native::resize_output(out, self.sizes());
   return rrelu_noise_into(self, noise, lower, upper, gen, out);
 }
-Tensor& rrelu_with_noise_(c10::DispatchKeySet ks, Tensor& self, Tensor& noise, const at::Scalar& lower,
-                          const at::Scalar& upper, bool training, OptGen gen) {
+Tensor& rrelu_with_noise_(c10::DispatchKeySet ks, Tensor& self, Tensor& noise,
+                          const at::Scalar& lower, const at::Scalar& upper, bool training,
+                          OptGen gen) {
   if (!training || !use_rb(gen, self, Fills::floating)) {
-    return at::_ops::rrelu_with_noise_::redispatch(below(ks), self, noise, lower, upper, training, gen);
+    return at::_ops::rrelu_with_noise_::redispatch(below(ks), self, noise, lower, upper, training,
+                                                   gen);
   }
   return rrelu_noise_into(self.clone(), noise, lower, upper, gen, self);
 }
@@ -79,8 +86,10 @@ std::tuple<Tensor, Tensor> native_dropout(c10::DispatchKeySet ks, const Tensor& 
 }
 
 // _fused_dropout(self, p): p is the probability to KEEP; mask is uint8.
-std::tuple<Tensor, Tensor> fused_dropout(c10::DispatchKeySet ks, const Tensor& self, double p, OptGen gen) {
-  if (!use_rb(gen, self, Fills::floating)) return at::_ops::_fused_dropout::redispatch(below(ks), self, p, gen);
+std::tuple<Tensor, Tensor> fused_dropout(c10::DispatchKeySet ks, const Tensor& self, double p,
+                                         OptGen gen) {
+  if (!use_rb(gen, self, Fills::floating))
+    return at::_ops::_fused_dropout::redispatch(below(ks), self, p, gen);
   TORCH_CHECK(0 <= p && p <= 1, "rb: _fused_dropout expects a keep probability in [0, 1], got ", p);
   Tensor mask = at::empty(self.sizes(), self.options().dtype(at::kByte));
   Tensor output = at::empty_like(self);

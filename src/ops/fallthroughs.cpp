@@ -28,7 +28,8 @@ void uncovered(const c10::OperatorHandle& op, c10::DispatchKeySet ks, torch::jit
     const c10::IValue& v = (*stack)[first + i];
     if (!v.isGenerator()) continue;
     if (rb_generator_impl(v.toGenerator())) {
-      throw Error("rb: " + op.schema().operator_name().name + " is not covered by rb's generator; " +
+      throw Error("rb: " + op.schema().operator_name().name +
+                  " is not covered by rb's generator; " +
                   "call it with torch's generator (inside a block it holds the block's state).");
     }
     ops::refuse_foreign(v.toGenerator());
@@ -54,7 +55,8 @@ const std::vector<std::pair<std::string, std::string>>& fallback_ops() {
     const std::string* reason;
     int since_minor;
   };
-  static const std::string rejection = "not covered (rejection sampling has no fixed advance): torch's generator";
+  static const std::string rejection =
+      "not covered (rejection sampling has no fixed advance): torch's generator";
   static const std::string chooses = "chooses an attention kernel; draws nothing";
   static const std::string nested = "a softmax of nested tensors: tagged seeded, draws nothing";
   static const Listed all[] = {
@@ -135,7 +137,8 @@ namespace {
 bool takes_generator(const c10::FunctionSchema& schema) {
   for (const auto& argument : schema.arguments()) {
     c10::TypePtr type = argument.type();
-    if (type->kind() == c10::TypeKind::OptionalType) type = type->castRaw<c10::OptionalType>()->getElementType();
+    if (type->kind() == c10::TypeKind::OptionalType)
+      type = type->castRaw<c10::OptionalType>()->getElementType();
     if (type->kind() == c10::TypeKind::GeneratorType) return true;
   }
   return false;
@@ -154,7 +157,8 @@ const bool kCompositeFallthroughsRegistered = [] {
         !op->hasKernelForDispatchKey(c10::DispatchKey::CompositeExplicitAutogradNonFunctional)) {
       continue;
     }
-    const std::string short_name = name.name.substr(6) + (name.overload_name.empty() ? "" : "." + name.overload_name);
+    const std::string short_name =
+        name.name.substr(6) + (name.overload_name.empty() ? "" : "." + name.overload_name);
     library.impl(short_name.c_str(), torch::CppFunction::makeFallthrough());
   }
   return true;

@@ -75,7 +75,8 @@ std::int64_t to_int64(double v) {
 /// The distance between consecutive values of dtype `t` near `x` (x != 0), as torch's rule takes
 /// it: 2^(floor(log2 |x|) - digits + 1).
 double spacing(std::int64_t x, at::ScalarType t) {
-  const std::uint64_t magnitude = x < 0 ? 0 - static_cast<std::uint64_t>(x) : static_cast<std::uint64_t>(x);
+  const std::uint64_t magnitude =
+      x < 0 ? 0 - static_cast<std::uint64_t>(x) : static_cast<std::uint64_t>(x);
   const int log2 = 63 - __builtin_clzll(magnitude);
   return std::ldexp(1.0, log2 - digits(t) + 1);
 }
@@ -97,21 +98,23 @@ std::int64_t lowered_to(std::int64_t to, at::ScalarType t) {
 void check_bound(std::int64_t value, const char* name, at::ScalarType t) {
   if (is_floating(t)) {
     const double max = floating_max(t);
-    TORCH_CHECK(static_cast<double>(value) >= -max && static_cast<double>(value) <= max, "rb: random_: ", name,
-                "=", value, " is out of bounds for ", t);
+    TORCH_CHECK(static_cast<double>(value) >= -max && static_cast<double>(value) <= max,
+                "rb: random_: ", name, "=", value, " is out of bounds for ", t);
     const int d = digits(t);
     if (value < -(std::int64_t{1} << d) || value > (std::int64_t{1} << d)) {
       TORCH_WARN("rb: random_: ", name, " is out of bounds [-(2^", d, "), 2^", d, "]: ", t,
-                 " cannot hold every integer beyond, so the draws are uniform integers rounded to ", t, ".");
+                 " cannot hold every integer beyond, so the draws are uniform integers rounded to ",
+                 t, ".");
     }
   } else {
-    TORCH_CHECK(value >= integer_min(t) && value <= integer_max(t), "rb: random_: ", name, "=", value,
-                " is out of bounds for ", t);
+    TORCH_CHECK(value >= integer_min(t) && value <= integer_max(t), "rb: random_: ", name, "=",
+                value, " is out of bounds for ", t);
   }
 }
 
 /// random_(from, to) and random_(from, None), after torch's checks and adjustments.
-void draw_range(Tensor& self, std::int64_t from, std::optional<std::int64_t> to, const OptGen& gen) {
+void draw_range(Tensor& self, std::int64_t from, std::optional<std::int64_t> to,
+                const OptGen& gen) {
   check_supported(self, "random_");
   const at::ScalarType t = self.scalar_type();
   constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
@@ -121,26 +124,29 @@ void draw_range(Tensor& self, std::int64_t from, std::optional<std::int64_t> to,
     if (is_floating(t)) {
       from = raised_from(from, t);
       high = lowered_to(high, t);
-      TORCH_CHECK(from < high, "rb: random_ expects from < to once both are rounded to ", t, ", got from=", from,
-                  " >= to=", high);
+      TORCH_CHECK(from < high, "rb: random_ expects from < to once both are rounded to ", t,
+                  ", got from=", from, " >= to=", high);
     }
     check_bound(from, "from", t);
     check_bound(high - 1, "to - 1", t);
-    fill_random(self, from, static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(from), gen, "random_");
+    fill_random(self, from, static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(from),
+                gen, "random_");
   } else if (from != kMin) {  // [from, max]
     const std::int64_t max = random_max(t);
     if (is_floating(t)) {
       TORCH_CHECK(from < max, "rb: random_ expects from < ", max, " for ", t, ", got from=", from);
       from = raised_from(from, t);
-      TORCH_CHECK(from < max, "rb: random_ expects from < ", max, " once rounded to ", t, ", got from=", from);
+      TORCH_CHECK(from < max, "rb: random_ expects from < ", max, " once rounded to ", t,
+                  ", got from=", from);
     }
     check_bound(from, "from", t);
     check_bound(max, "to - 1", t);
-    fill_random(self, from, static_cast<std::uint64_t>(max) - static_cast<std::uint64_t>(from) + 1, gen, "random_");
+    fill_random(self, from, static_cast<std::uint64_t>(max) - static_cast<std::uint64_t>(from) + 1,
+                gen, "random_");
   } else {  // the whole int64 range: 2^64 values, written as range 0
     TORCH_CHECK(t == at::kLong || t == at::kDouble || t == at::kFloat || t == at::kBFloat16,
-                "rb: random_(from=-2^63, to=None) draws the whole int64 range, which torch allows for int64, "
-                "float64, float32 and bfloat16, not ", t);
+                "rb: random_(from=-2^63, to=None) draws the whole int64 range, which torch allows "
+                "for int64, float64, float32 and bfloat16, not ", t);
     fill_random(self, kMin, 0, gen, "random_");
   }
 }
@@ -158,7 +164,8 @@ std::int64_t integer_max(at::ScalarType t) {
   }
 }
 
-void fill_random(Tensor& self, std::int64_t from, std::uint64_t range, const OptGen& gen, const char* op) {
+void fill_random(Tensor& self, std::int64_t from, std::uint64_t range, const OptGen& gen,
+                 const char* op) {
   const bool wide = is_double(self) || range == 0 || range > (std::uint64_t{1} << 32);
   FillRequest r = request(Sampler::random_range, wide);
   r.from = from;
@@ -169,21 +176,25 @@ void fill_random(Tensor& self, std::int64_t from, std::uint64_t range, const Opt
 namespace {
 
 Tensor& random_(c10::DispatchKeySet ks, Tensor& self, OptGen gen) {
-  if (!use_rb(gen, self, Fills::supported)) return at::_ops::random_::redispatch(below(ks), self, gen);
+  if (!use_rb(gen, self, Fills::supported))
+    return at::_ops::random_::redispatch(below(ks), self, gen);
   check_supported(self, "random_");
-  fill_random(self, 0, static_cast<std::uint64_t>(random_max(self.scalar_type())) + 1, gen, "random_");
+  fill_random(self, 0, static_cast<std::uint64_t>(random_max(self.scalar_type())) + 1, gen,
+              "random_");
   return self;
 }
 
 Tensor& random_from_(c10::DispatchKeySet ks, Tensor& self, std::int64_t from,
                      std::optional<std::int64_t> to, OptGen gen) {
-  if (!use_rb(gen, self, Fills::supported)) return at::_ops::random__from::redispatch(below(ks), self, from, to, gen);
+  if (!use_rb(gen, self, Fills::supported))
+    return at::_ops::random__from::redispatch(below(ks), self, from, to, gen);
   draw_range(self, from, to, gen);
   return self;
 }
 
 Tensor& random_to_(c10::DispatchKeySet ks, Tensor& self, std::int64_t to, OptGen gen) {
-  if (!use_rb(gen, self, Fills::supported)) return at::_ops::random__to::redispatch(below(ks), self, to, gen);
+  if (!use_rb(gen, self, Fills::supported))
+    return at::_ops::random__to::redispatch(below(ks), self, to, gen);
   draw_range(self, 0, to, gen);
   return self;
 }

@@ -27,13 +27,14 @@ namespace {
 
 /// Draws into `result`, a contiguous int64 tensor of (rows, n_sample), after every check and
 /// allocation (Note [Check, allocate, then claim]).
-void multinomial_into(const Tensor& self, std::int64_t n_sample, bool replacement, const OptGen& gen,
-                      Tensor& result) {
+void multinomial_into(const Tensor& self, std::int64_t n_sample, bool replacement,
+                      const OptGen& gen, Tensor& result) {
   const Tensor p = (self.dim() == 1 ? self.unsqueeze(0) : self).to(at::kDouble).contiguous();
   const std::int64_t rows = p.size(0), categories = p.size(1);
   TORCH_CHECK(at::isfinite(p).all().item<bool>() && p.ge(0).all().item<bool>(),
               "rb: multinomial expects probabilities that are finite and >= 0");
-  TORCH_CHECK(p.gt(0).any(1).all().item<bool>(), "rb: multinomial: a row of probabilities sums to 0");
+  TORCH_CHECK(p.gt(0).any(1).all().item<bool>(),
+              "rb: multinomial: a row of probabilities sums to 0");
   if (replacement) {
     Tensor u = at::empty({rows, n_sample}, p.options());
     const Tensor cdf = p.cpu().cumsum(1).to(p.device());  // in order, the same on every device
@@ -56,7 +57,8 @@ void multinomial_into(const Tensor& self, std::int64_t n_sample, bool replacemen
       // randperm gives the stable sort's order, with no allocation of torch's.
       const auto* key_bits = reinterpret_cast<const std::int64_t*>(keys.const_data_ptr<double>());
       for (std::int64_t r = 0; r < rows; ++r) {
-        argsort_keys(key_bits + r * categories, categories, order.data_ptr<std::int64_t>() + r * categories);
+        argsort_keys(key_bits + r * categories, categories,
+                     order.data_ptr<std::int64_t>() + r * categories);
       }
     } else {
       at::sort_out(sorted, order, keys, /*stable=*/true, /*dim=*/1, /*descending=*/false);
@@ -68,21 +70,25 @@ void multinomial_into(const Tensor& self, std::int64_t n_sample, bool replacemen
 /// torch's checks of multinomial's arguments; returns the number of samples.
 std::int64_t check_multinomial(const Tensor& self, const c10::SymInt& n, bool replacement) {
   const std::int64_t n_sample = n.guard_int(__FILE__, __LINE__);
-  TORCH_CHECK(self.dim() == 1 || self.dim() == 2, "rb: multinomial expects a 1-D or 2-D prob tensor, got ",
-              self.dim(), "-D");
-  TORCH_CHECK(at::isFloatingType(self.scalar_type()), "rb: multinomial expects a floating point prob tensor");
+  TORCH_CHECK(self.dim() == 1 || self.dim() == 2,
+              "rb: multinomial expects a 1-D or 2-D prob tensor, got ", self.dim(), "-D");
+  TORCH_CHECK(at::isFloatingType(self.scalar_type()),
+              "rb: multinomial expects a floating point prob tensor");
   TORCH_CHECK(n_sample > 0, "rb: multinomial expects num_samples > 0, got ", n_sample);
   const std::int64_t categories = self.size(-1);
   TORCH_CHECK(categories > 0, "rb: multinomial expects at least one category");
-  TORCH_CHECK(categories <= (std::int64_t{1} << 24), "rb: multinomial: the number of categories cannot exceed "
+  TORCH_CHECK(categories <= (std::int64_t{1} << 24),
+              "rb: multinomial: the number of categories cannot exceed "
               "2^24 (torch's limit)");
   TORCH_CHECK(replacement || n_sample <= categories, "rb: multinomial cannot draw ", n_sample,
               " samples without replacement from ", categories, " categories");
   return n_sample;
 }
 
-Tensor multinomial(c10::DispatchKeySet ks, const Tensor& self, c10::SymInt n, bool replacement, OptGen gen) {
-  if (!use_rb(gen, self, Fills::floating)) return at::_ops::multinomial::redispatch(below(ks), self, n, replacement, gen);
+Tensor multinomial(c10::DispatchKeySet ks, const Tensor& self, c10::SymInt n, bool replacement,
+                   OptGen gen) {
+  if (!use_rb(gen, self, Fills::floating))
+    return at::_ops::multinomial::redispatch(below(ks), self, n, replacement, gen);
   const std::int64_t n_sample = check_multinomial(self, n, replacement);
   const std::int64_t rows = self.dim() == 1 ? 1 : self.size(0);
   Tensor result = at::empty({rows, n_sample}, self.options().dtype(at::kLong));
@@ -91,12 +97,15 @@ Tensor multinomial(c10::DispatchKeySet ks, const Tensor& self, c10::SymInt n, bo
 }
 Tensor& multinomial_out(c10::DispatchKeySet ks, const Tensor& self, c10::SymInt n, bool replacement,
                         OptGen gen, Tensor& out) {
-  if (!use_rb(gen, self, Fills::floating)) return at::_ops::multinomial_out::redispatch(below(ks), self, n, replacement, gen, out);
+  if (!use_rb(gen, self, Fills::floating))
+    return at::_ops::multinomial_out::redispatch(below(ks), self, n, replacement, gen, out);
   const std::int64_t n_sample = check_multinomial(self, n, replacement);
-  TORCH_CHECK(out.scalar_type() == at::kLong, "rb: multinomial expects an int64 (Long) out tensor, got ",
-              out.scalar_type(), " (as torch)");
-  TORCH_CHECK(out.device() == self.device(), "rb: multinomial expects out on the device of the probabilities, ",
-              self.device(), ", got ", out.device());
+  TORCH_CHECK(out.scalar_type() == at::kLong,
+              "rb: multinomial expects an int64 (Long) out tensor, got ", out.scalar_type(),
+              " (as torch)");
+  TORCH_CHECK(out.device() == self.device(),
+              "rb: multinomial expects out on the device of the probabilities, ", self.device(),
+              ", got ", out.device());
   const std::int64_t rows = self.dim() == 1 ? 1 : self.size(0);
   if (self.dim() == 1) {
     at::native::resize_output(out, {n_sample});

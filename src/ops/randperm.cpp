@@ -32,9 +32,12 @@ void argsort_keys(const std::int64_t* keys, std::int64_t n, std::int64_t* out) {
   int b = 1;
   while ((std::int64_t{1} << b) < n) ++b;
   const std::uint64_t index_mask = (std::uint64_t{1} << b) - 1;
-  auto top = [](std::int64_t key) { return static_cast<std::uint64_t>(key) ^ (std::uint64_t{1} << 63); };
+  auto top = [](std::int64_t key) {
+    return static_cast<std::uint64_t>(key) ^ (std::uint64_t{1} << 63);
+  };
   std::uint64_t* a = reinterpret_cast<std::uint64_t*>(out);  // the output buffer holds the words
-  for (std::int64_t i = 0; i < n; ++i) a[i] = (top(keys[i]) & ~index_mask) | static_cast<std::uint64_t>(i);
+  for (std::int64_t i = 0; i < n; ++i)
+    a[i] = (top(keys[i]) & ~index_mask) | static_cast<std::uint64_t>(i);
   std::vector<std::uint64_t> scratch(static_cast<std::size_t>(n));
   std::uint64_t* from = a;
   std::uint64_t* to = scratch.data();
@@ -83,13 +86,16 @@ void check_randperm_dtype(std::int64_t n, at::ScalarType t) {
   const auto exact_up_to = [](int digits) { return (std::int64_t{1} << digits) + 1; };
   switch (t) {
     case at::kHalf:
-      TORCH_CHECK(n <= exact_up_to(11), "rb: randperm: n cannot be greater than 2049 for Half type, got n=", n);
+      TORCH_CHECK(n <= exact_up_to(11),
+                  "rb: randperm: n cannot be greater than 2049 for Half type, got n=", n);
       break;
     case at::kFloat:
-      TORCH_CHECK(n <= exact_up_to(24), "rb: randperm: n cannot be greater than 2^24+1 for Float type, got n=", n);
+      TORCH_CHECK(n <= exact_up_to(24),
+                  "rb: randperm: n cannot be greater than 2^24+1 for Float type, got n=", n);
       break;
     case at::kDouble:
-      TORCH_CHECK(n <= exact_up_to(53), "rb: randperm: n cannot be greater than 2^53+1 for Double type, got n=", n);
+      TORCH_CHECK(n <= exact_up_to(53),
+                  "rb: randperm: n cannot be greater than 2^53+1 for Double type, got n=", n);
       break;
     case at::kBFloat16:
       break;
@@ -99,7 +105,8 @@ void check_randperm_dtype(std::int64_t n, at::ScalarType t) {
 }
 
 Tensor& randperm_out(c10::DispatchKeySet ks, c10::SymInt n_sym, OptGen gen, Tensor& out) {
-  if (!use_rb(gen, out, Fills::supported)) return at::_ops::randperm_generator_out::redispatch(below(ks), n_sym, gen, out);
+  if (!use_rb(gen, out, Fills::supported))
+    return at::_ops::randperm_generator_out::redispatch(below(ks), n_sym, gen, out);
   const std::int64_t n = n_sym.guard_int(__FILE__, __LINE__);
   TORCH_CHECK(n >= 0, "rb: randperm expects n >= 0, got n=", n);
   check_supported(out, "randperm");

@@ -1,5 +1,5 @@
 // Uses rb through its installed package, including only what rb/rb.hpp promises: blocks, engines,
-// rb's generator, streams for kernels, worker blocks and the header-only core.
+// rb's generator, streams for kernels, worker blocks, paths and ranks, and the header-only core.
 #include <iostream>
 #include <thread>
 
@@ -35,6 +35,20 @@ int main() {
   const rb::BlockContext ctx = rb::current_context();
   std::thread([ctx] { rb::WorkerBlock worker(ctx, 0); }).join();
 
+  // Paths and ranks (rb/path.hpp, rb/ranks.hpp): a path is a block seed; a distinct block folds
+  // the rank into the key.
+  torch::Tensor replicated, distinct;
+  rb::set_rank(1, 2);
+  {
+    rb::Block block(rb::path("augment", 3));
+    replicated = torch::rand({4});
+  }
+  {
+    rb::Block block(rb::path("augment", 3), rb::Ranks::distinct);
+    distinct = torch::rand({4});
+  }
+  ok = ok && !torch::equal(replicated, distinct);
+
   try {
     rb::set_default_engine(rb::default_engine());
     rb::Block inside(1);
@@ -45,7 +59,7 @@ int main() {
 
   // Random123's known answer for Philox4x32-10 at counter 0, key 0 (rb/philox.hpp).
   const rb::Counter c = rb::philox(rb::Counter{{0, 0, 0, 0}}, rb::Key{{0, 0}});
-  std::cout << "block 64 draws the same twice, philox block 7 is make_generator(7): " << std::boolalpha << ok
-            << "; philox(0, 0) word 0 = " << std::hex << c.v[0] << "\n";
+  std::cout << "block 64 draws the same twice, philox block 7 is make_generator(7): "
+            << std::boolalpha << ok << "; philox(0, 0) word 0 = " << std::hex << c.v[0] << "\n";
   return ok && c.v[0] == 0x6627e8d5u ? 0 : 1;
 }

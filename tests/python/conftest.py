@@ -1,7 +1,11 @@
 """Shared helpers of rb's Python tests: the two APIs under test, draws and exact states of every
 covered generator."""
 
+import os
 import random
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -53,6 +57,29 @@ def seeded():
     rblock.set_seed(SEED)
     yield
     assert rblock._C.block_depth() == 0, "the test left a block open"
+
+
+@pytest.fixture(params=["direct", "setstate"])
+def writes(request):
+    """Each way rb installs Python's generators (Note [Direct writes] in python/
+    python_generators.cpp): direct writes into their C structs, or random.setstate and
+    np.random.set_state. Both must give the same states."""
+    rblock._C._use_direct_writes(request.param == "direct")
+    yield request.param
+    rblock._C._use_direct_writes(True)
+
+
+def run_fresh(code, **environment):
+    """Runs `code` in a fresh interpreter (rb cannot be unseeded, nor its rank forgotten, in this
+    one), with `environment` added to the environment (None: removed), and returns its output."""
+    env = dict(os.environ, **{k: v for k, v in environment.items() if v is not None})
+    for k, v in environment.items():
+        if v is None:
+            env.pop(k, None)
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                            text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
 
 
 def require(generator):

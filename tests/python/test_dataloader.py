@@ -30,7 +30,8 @@ class Augmented(Dataset):
             x = x.flip(0)
         x = x[np.random.permutation(4)]
         info = get_worker_info()
-        return {"index": i, "x": x, "r": r, "n": n, "worker": info.id, "seed": str(torch.initial_seed())}
+        return {"index": i, "x": x, "r": r, "n": n, "worker": info.id,
+                "worker_seed": str(info.seed), "torch_seed": str(torch.initial_seed())}
 
 
 def batches(block_seed=128, **loader_options):
@@ -61,10 +62,14 @@ def test_another_block_gives_other_batches(seeded):
 
 
 def test_workers_are_seeded_from_rb_derivation(seeded):
-    # Batch w of an epoch is worker w's first: its first sample is the worker's first draws.
+    # Batch w of an epoch is worker w's first: its first sample is the worker's first draws. The
+    # worker's key is rank_key(derive_key(base seed, w), global rank), rank 0 here (no rank known);
+    # torch's CPU generator reports it as its initial seed.
     for batch in batches()[:2]:
-        worker, seed = int(batch["worker"][0]), int(batch["seed"][0])
-        key = C.derive_key(seed, worker)
+        worker = int(batch["worker"][0])
+        base_seed = int(batch["worker_seed"][0]) - worker
+        key = C.rank_key(C.derive_key(base_seed, worker), 0)
+        assert int(batch["torch_seed"][0]) == key
         expected_random = random.Random()
         expected_random.setstate((3, C.mt_state(key, C.Domain.python_random) + (624,), None))
         expected_numpy = np.random.RandomState()

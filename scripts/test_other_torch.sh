@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The second half of the test command: rb's CPU C++ suites (golden tables included: rb's bits do not
+# depend on torch) and the Python package's tests against the torch at the other end of rb's
+# window from the installed one (2.11 where 2.15 is installed, and the reverse), in a virtual
+# environment under build-venv-torch/ that leaves the installed torch alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
+spec=$($python scripts/torch_window.py other-end)
+venv=build-venv-torch
+echo "== the other end of the torch window: $spec, in $venv/ =="
+[ -x "$venv/bin/python" ] || $python -m venv "$venv"
+PIP_ROOT_USER_ACTION=ignore "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+  "$spec" numpy pytest "scikit-build-core>=0.10"
+"$venv/bin/python" -c 'import torch; print("torch", torch.__version__, "in", torch.__file__)'
+
+export PYTHON=$PWD/$venv/bin/python
+source scripts/env.sh
+cmake -S . -B build-other-torch -G Ninja -DCMAKE_BUILD_TYPE=Release -DRB_CUDA=OFF \
+  -DRB_BUILD_BENCHMARKS=OFF -DRB_BUILD_EXAMPLES=OFF -DCMAKE_PREFIX_PATH="$RB_TORCH_PREFIX" \
+  >build-other-torch-configure.log 2>&1 || { cat build-other-torch-configure.log; exit 1; }
+cmake --build build-other-torch --parallel "$(nproc)"
+(cd build-other-torch && ctest --output-on-failure --timeout 900)
+
+# The package's own build tree (pyproject's build-dir is per wheel tag, so it would be shared with
+# the installed torch's build): a separate one.
+PIP_ROOT_USER_ACTION=ignore "$PYTHON" -m pip install -q --disable-pip-version-check \
+  --no-build-isolation --no-deps --config-settings=build-dir=build-python-other-torch .
+"$PYTHON" -m pytest -q tests/python
