@@ -1,7 +1,7 @@
 # rb::torch: the compiled LibTorch glue. A SHARED library: operator registrations in a static
 # archive are dropped by the linker, and a dispatch-key fallback may be registered only once per
 # process, so every user of rb in a process must share one copy.
-file(GLOB rb_torch_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*.cpp)
+file(GLOB rb_torch_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*.cpp ${PROJECT_SOURCE_DIR}/src/ops/*.cpp)
 if(RB_CUDA)
   file(GLOB rb_torch_cuda_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/cuda/*.cu)
   list(APPEND rb_torch_sources ${rb_torch_cuda_sources})

@@ -48,8 +48,8 @@ PyObject* block_enter(PyObject* obj, PyObject*) {
     if (rank == -1 && PyErr_Occurred()) return nullptr;
   }
   const rb::Site site = wants_site() ? caller_site() : rb::Site{nullptr, 0};
-  PyObject* path = rb::tracing() ? PyObject_GetAttr(obj, g_path_name) : nullptr;
-  if (path == nullptr && PyErr_Occurred()) return nullptr;
+  PyObject* path = nullptr;  // for the trace only; a block without one is traced by its seed
+  if (rb::tracing() && (path = PyObject_GetAttr(obj, g_path_name)) == nullptr) PyErr_Clear();
   PyObject* token =
       enter(self->block_seed, self->restore != 0, self->engine, rank, self->which, site, path);
   Py_XDECREF(path);
@@ -83,8 +83,10 @@ PyObject* block_enter(PyObject* obj, PyObject*) {
 }
 
 // __exit__: leaves this thread's newest entry of this object; raises, keeping it open, when rb
-// refuses (blocks entered after it are still open).
-PyObject* block_exit(PyObject* obj, PyObject* const*, Py_ssize_t) {
+// refuses (blocks entered after it are still open), so that leaving those first and calling
+// __exit__ again works. A generator or coroutine being closed (GeneratorExit) never calls it again:
+// its entry is then closed all the same (leave's `final`), and the error still raised.
+PyObject* block_exit(PyObject* obj, PyObject* const* args, Py_ssize_t nargs) {
   auto* self = reinterpret_cast<BlockObject*>(obj);
   const unsigned long thread = PyThread_get_thread_ident();
   std::vector<Entry>* entries = self->entries;
@@ -96,11 +98,14 @@ PyObject* block_exit(PyObject* obj, PyObject* const*, Py_ssize_t) {
     return nullptr;
   }
   PyObject* token = (*entries)[i].token;
-  PyObject* r = leave(token);
-  if (r == nullptr) return nullptr;
-  Py_DECREF(r);
+  const bool final = nargs >= 1 && args[0] != Py_None &&
+                     PyErr_GivenExceptionMatches(args[0], PyExc_GeneratorExit);
+  PyObject* r = leave(token, final);
+  if (r == nullptr && !final) return nullptr;
+  Py_XDECREF(r);
   entries->erase(entries->begin() + i);
   Py_DECREF(token);
+  if (r == nullptr) return nullptr;
   Py_RETURN_FALSE;
 }
 

@@ -118,17 +118,31 @@ PyObject* enter(unsigned long long block_seed, bool restore, long long engine, l
 }
 
 // Leaves the calling thread's innermost block, which must be the token's, then puts back the
-// Python generators of a restoring block; returns None. Raises, changing nothing, otherwise.
-PyObject* leave(PyObject* token) {
+// Python generators of a restoring block; returns None. Raises, changing nothing, otherwise; with
+// `final`, it closes the block all the same (see fast_calls.hpp).
+PyObject* leave(PyObject* token, bool final) {
   return guarded([&]() -> PyObject* {
+    RestoreToken* restore = nullptr;
+    std::uint64_t frame = 0;
     if (PyLong_Check(token)) {
-      const unsigned long long frame = PyLong_AsUnsignedLongLong(token);
-      if (failed(frame)) return nullptr;
-      rb::detail::exit_block(frame);
+      const unsigned long long id = PyLong_AsUnsignedLongLong(token);
+      if (failed(id)) return nullptr;
+      frame = id;
     } else {
-      auto* restore = static_cast<RestoreToken*>(PyCapsule_GetPointer(token, kTokenName));
+      restore = static_cast<RestoreToken*>(PyCapsule_GetPointer(token, kTokenName));
       if (restore == nullptr) return nullptr;
-      rb::detail::exit_block(restore->frame);
+      frame = restore->frame;
+    }
+    try {
+      rb::detail::exit_block(frame);
+    } catch (const rb::Error& refusal) {
+      if (!final) throw;
+      rb::detail::close_block(frame);
+      if (restore != nullptr) forget(restore);
+      throw rb::Error(std::string(refusal.what()) +
+                      " The block is closed now, without restoring: nothing could leave it later.");
+    }
+    if (restore != nullptr) {
       forget(restore);
       restore_python_states(restore->saved);
     }
@@ -172,8 +186,16 @@ PyObject* enter_block(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   return enter(block_seed, restore != 0, engine, rank, which, site, args[6]);
 }
 
-// exit_block(token): leave.
-PyObject* exit_block(PyObject*, PyObject* token) { return leave(token); }
+// exit_block(token, final=False): leave.
+PyObject* exit_block(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 1 && nargs != 2) {
+    PyErr_SetString(PyExc_TypeError, "exit_block(token, final=False)");
+    return nullptr;
+  }
+  const int final = nargs == 2 ? PyObject_IsTrue(args[1]) : 0;
+  if (final < 0) return nullptr;
+  return leave(args[0], final != 0);
+}
 
 // Raises `type` about part `i` of `parts`, which is `why` (nullptr: "a <its type>").
 PyObject* bad_part(PyObject* type, PyObject* parts, Py_ssize_t i, const char* why = nullptr) {
@@ -251,7 +273,10 @@ PyObject* set_argument_errors(PyObject*, PyObject* const* args, Py_ssize_t nargs
 PyMethodDef g_methods[] = {
     {"enter_block", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(enter_block)),
      METH_FASTCALL, "enter_block(block_seed, restore, engine, rank, generators, site, path) -> token"},
-    {"exit_block", exit_block, METH_O, "exit_block(token): leaves the block of the token."},
+    {"exit_block", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(exit_block)),
+     METH_FASTCALL,
+     "exit_block(token, final=False): leaves the block of the token; `final`: closes it even when "
+     "leaving is refused (nothing could leave it later), and still raises."},
     {"path", path, METH_O, "path(parts): rb::path of a tuple of ints and strs, as an int."},
     {"set_argument_errors",
      reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(set_argument_errors)),

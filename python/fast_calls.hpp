@@ -22,8 +22,11 @@ void add_fast_calls(pybind11::module_& m, PyObject* error);
 PyObject* enter(unsigned long long block_seed, bool restore, long long engine, long long rank,
                 unsigned long long which, rb::Site site, PyObject* path);
 /// Leaves the block of `token`, the calling thread's innermost, and returns None; or nullptr with
-/// a Python error, changing nothing.
-PyObject* leave(PyObject* token);
+/// a Python error, changing nothing. With `final` (nothing could leave this entry later: a
+/// decorated call has ended, a generator or coroutine is being closed), a refused exit still
+/// raises, but closes the block first (rb::detail::close_block: every generator left as it is),
+/// so that the program can go on once its own blocks are closed.
+PyObject* leave(PyObject* token, bool final = false);
 /// The module's Error (rb::Error).
 PyObject* error_type();
 

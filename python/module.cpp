@@ -1,12 +1,14 @@
 // rblock._C: the bindings of rb's blocks for the Python package (python/rblock/__init__.py).
 // Thin on purpose: Python validates arguments, then calls these, which change nothing on error.
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/ops/empty.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <torch/csrc/Generator.h>
@@ -202,4 +204,21 @@ PYBIND11_MODULE(_C, m) {
       },
       py::arg("block_seed"), py::arg("device"),
       "rb::make_generator as a torch.Generator; Error before set_seed.");
+  m.def(
+      "is_generator",
+      [](py::handle obj) {
+        return THPGenerator_Check(obj.ptr()) &&
+               rb::detail::is_rb_generator(reinterpret_cast<THPGenerator*>(obj.ptr())->cdata);
+      },
+      py::arg("obj"), "Whether `obj` is one of rb's generators (a torch.Generator either way).");
+  m.def(
+      "generator_from_state",
+      [](const py::bytes& state, const std::string& device) {
+        const std::string bytes = state;
+        at::Tensor tensor = at::empty({static_cast<std::int64_t>(bytes.size())}, at::kByte);
+        std::memcpy(tensor.data_ptr(), bytes.data(), bytes.size());
+        return wrap(rb::detail::generator_from_state(tensor, c10::Device(device)));
+      },
+      py::arg("state"), py::arg("device"),
+      "rb's generator on `device` at `state` (the bytes of its get_state()); no set_seed needed.");
 }

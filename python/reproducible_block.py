@@ -50,11 +50,11 @@ class Reproducible_Block:
                 "Block seed must be passed to the decorator/with clause Ex: "
                 "@Reproducible_Block(block_seed=42)"
             )
+        self.reset_state_after = rblock._check_flag(reset_state_after, "reset_state_after")
         # An int only, as in the original (rblock.block also takes paths).
         self._block = rblock.block(rblock._check_seed(block_seed, "block_seed"),
-                                   restore=reset_state_after)
+                                   restore=self.reset_state_after)
         self.block_seed = self._block.block_seed
-        self.reset_state_after = reset_state_after
 
     # With clause handling
     def __enter__(self):

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, and runs every test of rb (CTest suites,
-# golden tables, the consumer project, the ThreadSanitizer build and the Python tests) against the
-# installed torch, then the CPU suites and the Python tests against the torch at the other end of
-# rb's supported window, in a virtual environment of its own (scripts/test_other_torch.sh).
+# golden tables, the consumer project, the ThreadSanitizer and AddressSanitizer + UBSan builds and
+# the Python tests) against the installed torch, then the CPU suites and the Python tests against
+# the torch at the other end of rb's supported window, in a virtual environment of its own
+# (scripts/test_other_torch.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
@@ -21,6 +22,24 @@ for t in "${tsan_tests[@]}"; do
   TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
     build-tsan/tests/$t --gtest_brief=1
 done
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build of the C++ tests =="
+# torch's libraries are not instrumented: ASan's leak, ODR and allocator-mismatch checks would
+# only report torch's own allocations; every other report stops the run (exit code 66).
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRB_ASAN=ON -DRB_CUDA=OFF \
+  -DRB_BUILD_BENCHMARKS=OFF -DRB_BUILD_EXAMPLES=OFF -DCMAKE_PREFIX_PATH="$RB_TORCH_PREFIX" \
+  >build-asan-configure.log 2>&1 || { cat build-asan-configure.log; exit 1; }
+asan_tests=(philox_test block_test block_unseeded_test engine_test generator_test generator_golden_test
+            path_test ranks_test ops_checks_test limits_test memory_test fork_test toy_model_test
+            protocol_test state_test)
+asan_start=$SECONDS
+cmake --build build-asan --parallel "$(nproc)" --target "${asan_tests[@]}"
+for t in "${asan_tests[@]}"; do
+  ASAN_OPTIONS="detect_leaks=0:detect_odr_violation=0:alloc_dealloc_mismatch=0:halt_on_error=1:exitcode=66" \
+  UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=66" \
+    build-asan/tests/$t --gtest_brief=1
+done
+echo "rb: sanitizer build and run took $((SECONDS - asan_start)) s"
 
 echo "== Python package (rblock, reproducible_block): pip install, then pytest =="
 PIP_ROOT_USER_ACTION=ignore $python -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps .

@@ -1,7 +1,9 @@
 // rb::set_seed, rb::Block and the per-thread block stack.
 #include "rb/block.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "audit.hpp"
 #include "engine.hpp"
 #include "state.hpp"
+#include "stream_end.hpp"
 #include "torch_state.hpp"
 
 namespace rb {
@@ -41,10 +44,26 @@ struct ThreadState {
   std::uint64_t root_generation = 0;  // 0: never set up on this thread
   Key root_key{};
   std::uint64_t root_position = 0;
+  std::uint64_t abandoned_seen = 0;  // g_abandoned_posts when this thread last looked
 };
+
+// Note [Blocks left on another thread]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// A Block or WorkerBlock destroyed on a thread that did not enter it cannot reach its frame: each
+// thread's block stack is its own. Its destructor warns there and posts the frame id here; the
+// thread that owns the frame drops it (leaving torch's generators as they are) the next time it
+// calls into rb, before anything else, so a misuse never leaves a block open for good. Frame ids
+// are unique in the process, so an id posted after its thread ended never matches another frame.
+std::mutex g_abandoned_mutex;
+std::vector<std::uint64_t> g_abandoned;            // frame ids, guarded by g_abandoned_mutex
+std::atomic<std::uint64_t> g_abandoned_posts{0};  // how many were ever posted
+
+void drop_abandoned(ThreadState& ts) noexcept;
 
 ThreadState& thread_state() {
   thread_local ThreadState state;
+  if (state.abandoned_seen != g_abandoned_posts.load(std::memory_order_acquire))
+    drop_abandoned(state);
   return state;
 }
 
@@ -85,15 +104,55 @@ void trace_leaving(const ThreadState& ts, const Frame& frame) noexcept {
   detail::trace_exit(frame, {frame.site, ts.frames.size(), frame.drawn, &frame.trace_path});
 }
 
-// Removes the calling thread's frame `id` without touching torch's generators, and routes per the
-// frame below it.
-void close_frame(std::uint64_t id) noexcept {
-  ThreadState& ts = thread_state();
-  for (auto it = ts.frames.begin(); it != ts.frames.end(); ++it) {
-    if (it->id == id) {
-      ts.frames.erase(it);
-      break;
+std::vector<Frame>::iterator find_frame(ThreadState& ts, std::uint64_t id) {
+  return std::find_if(ts.frames.begin(), ts.frames.end(),
+                      [id](const Frame& f) { return f.id == id; });
+}
+
+// Marks torch's CPU state for the engine that is active again after a block was closed without
+// leaving it (Note [Engine mark]). Called from destructors: nothing may escape.
+void remark_quietly(Engine engine) noexcept {
+  try {
+    detail::remark_cpu_state(engine);
+  } catch (...) {  // the state keeps the closed block's mark: its ops keep that engine
+  }
+}
+
+void drop_abandoned(ThreadState& ts) noexcept {
+  std::lock_guard<std::mutex> lock(g_abandoned_mutex);
+  ts.abandoned_seen = g_abandoned_posts.load(std::memory_order_relaxed);
+  bool remark = false;  // an innermost block that installed torch's state is closed
+  for (auto id = g_abandoned.begin(); id != g_abandoned.end();) {
+    const auto frame = find_frame(ts, *id);
+    if (frame == ts.frames.end()) {
+      ++id;
+      continue;
     }
+    if (frame + 1 == ts.frames.end() && frame->installs) remark = true;
+    ts.frames.erase(frame);
+    id = g_abandoned.erase(id);
+  }
+  if (remark) remark_quietly(active_engine(ts));
+}
+
+// Warns from a destructor that the block it names is closed although leaving it was refused.
+template <class... Name>
+void warn_closed(const char* why, const Name&... block) noexcept {
+  try {
+    TORCH_WARN(why, " ", block..., " is closed without changing torch's generators.");
+  } catch (...) {  // a warning handler that throws must not escape a destructor
+  }
+}
+
+// What ~Block and ~WorkerBlock do when leaving is refused: close the frame on this thread if it is
+// open here, else hand it to the thread that owns it (Note [Blocks left on another thread]).
+void close_or_abandon(std::uint64_t id) noexcept {
+  if (detail::close_block(id)) return;
+  try {
+    std::lock_guard<std::mutex> lock(g_abandoned_mutex);
+    g_abandoned.push_back(id);
+    g_abandoned_posts.fetch_add(1, std::memory_order_release);
+  } catch (...) {  // out of memory: the block stays open on its thread, as before the warning said
   }
 }
 
@@ -155,13 +214,9 @@ Block::~Block() noexcept {
     detail::exit_block(frame_id_);
     return;
   } catch (const std::exception& e) {
-    try {
-      TORCH_WARN(e.what(), " Block ", block_seed_,
-                 " is closed without changing torch's generators.");
-    } catch (...) {  // a warning handler that throws must not escape a destructor
-    }
+    warn_closed(e.what(), "Block ", block_seed_);
   }
-  close_frame(frame_id_);  // leaving was refused: close the frame anyway, its Block is gone
+  close_or_abandon(frame_id_);  // leaving was refused: close the frame anyway, its Block is gone
 }
 
 BlockContext current_context() {
@@ -195,11 +250,13 @@ WorkerBlock::WorkerBlock(const BlockContext& context, std::uint32_t worker, Site
 }
 
 WorkerBlock::~WorkerBlock() noexcept {
-  const ThreadState& ts = thread_state();
-  if (detail::tracing_now() && !ts.frames.empty() && ts.frames.back().id == frame_id_) {
-    trace_leaving(ts, ts.frames.back());
+  try {
+    detail::exit_block(frame_id_);
+    return;
+  } catch (const std::exception& e) {
+    warn_closed(e.what(), "The worker block");
   }
-  close_frame(frame_id_);
+  close_or_abandon(frame_id_);
 }
 
 Stream reserve(std::uint64_t n_counters) {
@@ -217,13 +274,14 @@ Stream take_active_stream(std::uint64_t n_counters) {
     Frame& top = ts.frames.back();
     stream = make_stream(top.key, Domain::rb_stream, top.substream);
     stream.base = top.position;
-    top.position += n_counters;
+    top.position = advanced(top.position, n_counters, "the rb stream of block", top.block_seed);
     top.drawn += n_counters;
   } else {
     sync_root(ts);
     stream = make_stream(ts.root_key, Domain::rb_stream);
     stream.base = ts.root_position;
-    ts.root_position += n_counters;
+    ts.root_position =
+        advanced(ts.root_position, n_counters, "the rb stream outside blocks, of block", 0);
   }
   return stream;
 }
@@ -300,6 +358,16 @@ void exit_block(std::uint64_t frame_id) {
   ts.frames.pop_back();
   // torch's state goes on (or is back), marked for the engine that is active again.
   if (installs) remark_cpu_state(active_engine(ts));
+}
+
+bool close_block(std::uint64_t frame_id) noexcept {
+  ThreadState& ts = thread_state();
+  const auto frame = find_frame(ts, frame_id);
+  if (frame == ts.frames.end()) return false;
+  const bool innermost_installs = frame + 1 == ts.frames.end() && frame->installs;
+  ts.frames.erase(frame);
+  if (innermost_installs) remark_quietly(rb::active_engine(ts));
+  return true;
 }
 
 std::size_t block_depth() noexcept { return thread_state().frames.size(); }

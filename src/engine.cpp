@@ -17,8 +17,8 @@ namespace rb::detail {
 // torch offers no way to replace its default CPU or CUDA generator object (its kernels
 // static_cast it to CPUGeneratorImpl / CUDAGeneratorImpl), but the dispatcher lets a thread add a
 // dispatch key to every op it calls. On every thread that seeds rb or enters a block, rb includes
-// DispatchKey::CustomRNGKeyId: the random ops rb covers reach rb's kernels (src/ops.cpp), every
-// other op falls through to torch's. torch copies the thread's dispatch keys into the tasks of
+// DispatchKey::CustomRNGKeyId: the random ops rb covers reach rb's kernels (src/ops/), every
+// other op falls through to torch's (src/ops/fallthroughs.cpp). torch copies the thread's dispatch keys into the tasks of
 // at::launch and autograd's device threads, so a CUDA backward pass sees them too.
 //
 // A philox-engine op keeps no position of its own outside torch's state. It draws one 64-bit

@@ -1,4 +1,4 @@
-// One fill of rb's generator, as the op layer (src/ops.cpp) hands it to the CPU kernels
+// One fill of rb's generator, as the op layer (src/ops/) hands it to the CPU kernels
 // (src/cpu/) and the CUDA kernels (cuda/fill.cu). Private to rb::torch; no torch headers beyond c10.
 #pragma once
 

@@ -11,6 +11,7 @@
 
 #include "rb/block.hpp"
 #include "rb/generator.hpp"
+#include "stream_end.hpp"
 
 namespace rb {
 namespace detail {
@@ -28,8 +29,8 @@ namespace detail {
 //   bytes 32..39  position in the rb stream, in 128-bit Philox outputs
 //
 // set_state() refuses, with rb::Error and without changing the generator, any tensor that is not
-// 40 uint8 bytes on the CPU, has another magic, a version it cannot read, or whose key does not
-// match its seeds.
+// 40 uint8 bytes on the CPU (in a storage that holds them), has another magic, a version it cannot
+// read, or whose key does not match its seeds.
 
 namespace {
 
@@ -101,6 +102,13 @@ void PhiloxGeneratorImpl::set_state(const c10::TensorImpl& new_state) {
                 std::to_string(kGeneratorStateBytes) +
                 " bytes, as get_state() of an rb generator returns (see Note [Generator state]).");
   }
+  // A tensor can keep its size after its storage was freed (FSDP frees parameters that way).
+  const auto needed = static_cast<std::size_t>(new_state.storage_offset() + kGeneratorStateBytes);
+  if (!new_state.has_storage() || new_state.storage().data() == nullptr ||
+      new_state.storage().nbytes() < needed) {
+    throw Error(what + "the state tensor's storage does not hold its 40 bytes (was it freed or "
+                       "resized?): pass the tensor that get_state() of an rb generator returned.");
+  }
   const auto* bytes = static_cast<const std::uint8_t*>(new_state.data());
   if (get<std::uint32_t>(bytes, 0) != kStateMagic) {
     throw Error(what + "these bytes are not an rb generator state (wrong magic): pass the tensor "
@@ -129,7 +137,7 @@ PhiloxGeneratorImpl* PhiloxGeneratorImpl::clone_impl() const {
 Stream PhiloxGeneratorImpl::take(std::uint64_t n_counters) {
   Stream s = make_stream(key_, Domain::rb_stream);
   s.base = position_;
-  position_ += n_counters;
+  position_ = advanced(position_, n_counters, "rb's generator of block", block_seed_);
   return s;
 }
 
@@ -154,6 +162,12 @@ Stream generator_stream(const at::Generator& gen) {
 }
 
 }  // namespace detail
+
+at::Generator detail::generator_from_state(const at::Tensor& state, c10::Device device) {
+  at::Generator gen = at::make_generator<detail::PhiloxGeneratorImpl>(device, 0, 0, 0);
+  gen.set_state(state);  // the seeds come with the state; refused (rb::Error) if it is not rb's
+  return gen;
+}
 
 at::Generator make_generator(std::uint64_t block_seed, c10::Device device) {
   const std::uint64_t seed = initial_seed();  // throws before rb::set_seed

@@ -11,7 +11,7 @@
 namespace rb::detail {
 
 /// A block's key and rb-stream position. Its dispatch key, CustomRNGKeyId, routes every op given
-/// this generator to rb's kernels (src/ops.cpp). Callers hold `mutex_` around take().
+/// this generator to rb's kernels (src/ops/). Callers hold `mutex_` around take().
 class PhiloxGeneratorImpl final : public c10::GeneratorImpl {
  public:
   PhiloxGeneratorImpl(c10::Device device, std::uint64_t initial_seed, std::uint64_t block_seed,

@@ -1,4 +1,4 @@
-// What rb's op layer (src/ops.cpp) registers, for the coverage test and the README.
+// What rb's op layer (src/ops/) registers, for the coverage test and the README.
 #pragma once
 
 #include <cstdint>

@@ -2,14 +2,17 @@
 #include "torch_state.hpp"
 
 #include <mutex>
+#include <string>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
 #include <ATen/core/Generator.h>
 
 #if RB_TORCH_CUDA
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAFunctions.h>
-#include <c10/cuda/CUDAGraphsC10Utils.h>
+#include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
 #endif
 
 #include "engine.hpp"
@@ -41,34 +44,72 @@ int cuda_device_count() {
 #endif
 }
 
-void check_not_capturing(const char* action) {
+namespace {
+
+/// Whether a CUDA graph is being captured on the current stream of CUDA device `device`. The
+/// same test as torch's at::cuda::assertNotCapturing, on that device: without a primary context
+/// nothing can be capturing there, and asking would create one.
+bool capturing(c10::DeviceIndex device) {
 #if RB_TORCH_CUDA
-  if (cuda_device_count() == 0) return;
-  // The same test as torch's own at::cuda::assertNotCapturing, which guards every change of a
-  // CUDA generator: without a primary context on the current device nothing can be capturing.
-  const c10::DeviceIndex device = c10::cuda::current_device();
-  if (c10::cuda::hasPrimaryContext(device) &&
-      c10::cuda::currentStreamCaptureStatusMayInitCtx() != c10::cuda::CaptureStatus::None) {
-    throw Error(std::string("rb: cannot ") + action +
-                " while a CUDA graph is being captured on the current stream: a captured graph "
-                "would replay the same random numbers. Enter and leave blocks (and reserve "
-                "streams) outside torch.cuda.graph / CUDAGraph::capture_begin..capture_end.");
-  }
+  if (!c10::cuda::hasPrimaryContext(device)) return false;
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  C10_CUDA_CHECK(cudaStreamIsCapturing(c10::cuda::getCurrentCUDAStream(device).stream(), &status));
+  return status != cudaStreamCaptureStatusNone;
 #else
-  (void)action;
+  (void)device;
+  return false;
+#endif
+}
+
+[[noreturn]] void refuse_capture(const char* action) {
+  throw Error(
+      std::string("rb: cannot ") + action +
+      " while a CUDA graph is being captured: a captured graph would replay the same random "
+      "numbers. Enter and leave blocks (and reserve streams, and draw from rb's generator) "
+      "outside torch.cuda.graph / CUDAGraph::capture_begin..capture_end.");
+}
+
+}  // namespace
+
+void check_not_capturing(const char* action) {
+  const int devices = cuda_device_count();
+  for (int d = 0; d < devices; ++d) {
+    if (capturing(static_cast<c10::DeviceIndex>(d))) refuse_capture(action);
+  }
+}
+
+void check_not_capturing(const char* action, c10::Device device) {
+  if (!device.is_cuda() || cuda_device_count() == 0) return;
+#if RB_TORCH_CUDA
+  if (capturing(device.has_index() ? device.index() : c10::cuda::current_device()))
+    refuse_capture(action);
 #endif
 }
 
 void install_torch_state(Key key, Engine engine) {
-  // CUDA first: it is the only part torch may refuse (during a capture, which the caller has
-  // ruled out), so a refusal leaves the CPU generator untouched.
+  // The caller has checked that no device captures a CUDA graph (check_not_capturing). CUDA comes
+  // first: should torch still refuse a device, the devices changed so far get their state back and
+  // the CPU generator is untouched: all or nothing.
   const int devices = cuda_device_count();
   if (devices > 0) {
     const std::uint64_t seed = cuda_seed(key);
-    for (int d = 0; d < devices; ++d) {
-      at::Generator gen = cuda_generator(d);
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_current_seed(seed);  // also sets the Philox offset to 0
+    c10::SmallVector<CudaGeneratorState, 8> before;
+    try {
+      for (int d = 0; d < devices; ++d) {
+        at::Generator gen = cuda_generator(d);
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        const CudaGeneratorState state{gen.current_seed(), gen.get_offset()};
+        gen.set_current_seed(seed);  // also sets the Philox offset to 0
+        before.push_back(state);
+      }
+    } catch (...) {
+      for (int d = 0; d < static_cast<int>(before.size()); ++d) {
+        at::Generator gen = cuda_generator(d);
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_current_seed(before[d].seed);
+        gen.set_offset(before[d].offset);
+      }
+      throw;
     }
   }
   install_cpu_state(key, engine);

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include <ATen/core/MT19937RNGEngine.h>
+#include <c10/core/Device.h>
 #include <c10/util/SmallVector.h>
 
 #include "rb/block.hpp"
@@ -27,15 +28,20 @@ struct TorchSnapshot {
   c10::SmallVector<CudaGeneratorState, 8> cuda;  // one per device, by index
 };
 
-/// Throws rb::Error when a CUDA graph is being captured on the current device, the only case in
-/// which torch refuses to change a CUDA generator: checked before anything changes, so nothing is
-/// half-installed. Never initialises CUDA. `action` completes "cannot ... while ...".
+/// Throws rb::Error when a CUDA graph is being captured on the current stream of any CUDA device
+/// (installing a block changes every device's generator; torch itself refuses to change one while
+/// the current device captures): checked before anything changes, so nothing is half-installed.
+/// Never initialises CUDA. `action` completes "cannot ... while ...".
 void check_not_capturing(const char* action);
+/// The same for one device, the one a draw runs on (no check for a CPU device).
+void check_not_capturing(const char* action, c10::Device device);
 
 /// Installs the block with key `key` into torch's default generators: the CPU generator gets the
 /// full Mersenne Twister state of the torch_cpu domain (normal caches cleared; its seed field marks
 /// `engine`, Note [Engine mark]), every CUDA device's generator the seed of the torch_cuda domain
-/// at offset 0. See Note [Full Mersenne Twister state].
+/// at offset 0. See Note [Full Mersenne Twister state]. Call check_not_capturing first. All or
+/// nothing: if torch still refuses a device, the devices changed so far get their state back
+/// before the error propagates.
 void install_torch_state(Key key, Engine engine);
 
 /// Marks the CPU generator's current state for `engine` if it carries another engine's mark,

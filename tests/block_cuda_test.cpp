@@ -73,5 +73,30 @@ TEST_F(BlockCudaTest, EnteringOrLeavingDuringGraphCaptureIsRefusedAndChangesNoth
   (void)cuda_before;
 }
 
+TEST_F(BlockCudaTest, EnteringWhileAnotherDeviceCapturesIsRefusedAndChangesNothing) {
+  if (torch::cuda::device_count() < 2) {
+    GTEST_SKIP()
+        << "fewer than 2 GPUs: a capture on a device that is not the current one was not tried";
+  }
+  const auto cpu_before = test::cpu_state();
+  const auto cuda_before = cuda_states();
+  c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, 1);
+  {
+    c10::cuda::CUDAStreamGuard on_side(side);  // device 1 captures on its current stream
+    at::cuda::CUDAGraph graph;
+    graph.capture_begin();
+    {
+      c10::cuda::CUDAGuard on_zero(0);  // while the current device is 0
+      EXPECT_THROW(Block b(22), rb::Error);
+      EXPECT_THROW(rb::set_seed(43), rb::Error);
+      EXPECT_EQ(detail::block_depth(), 0u);
+    }
+    graph.capture_end();
+  }
+  // Nothing was installed on any device, nor on the CPU: all or nothing.
+  EXPECT_TRUE(torch::equal(test::cpu_state(), cpu_before));
+  EXPECT_EQ(cuda_states(), cuda_before);
+}
+
 }  // namespace
 }  // namespace rb

@@ -1,5 +1,6 @@
 // SPEC.md "Blocks", behaviours 1-7, on torch's default CPU generator (and CUDA where present).
 #include <atomic>
+#include <future>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -232,6 +233,83 @@ TEST_F(BlockTest, ABlockDestroyedOnAnotherThreadLeavesThatThreadsBlocksAlone) {
   Block own(6, OnExit::restore);
   foreign.reset();  // warns; must not close `own`, whose frame id a per-thread counter would share
   EXPECT_EQ(detail::block_depth(), 1u);
+}
+
+/// Whether a generator-less draw on this thread is torch's own: the same numbers as a torch
+/// generator with the default CPU generator's state (a philox-engine draw differs).
+bool draws_with_torch() {
+  at::Generator same = at::make_generator<at::CPUGeneratorImpl>();
+  same.set_state(at::detail::getDefaultCPUGenerator().get_state());
+  const torch::Tensor expected = torch::rand({8}, same);
+  return torch::equal(torch::rand({8}), expected);
+}
+
+/// Runs `open` on a new thread, then `destroy` on this thread while that thread waits, then
+/// `check` on that thread; returns what `check` returned.
+template <class Open, class Destroy, class Check>
+bool across_threads(Open open, Destroy destroy, Check check) {
+  std::promise<void> opened, destroyed;
+  std::promise<bool> checked;
+  std::thread owner([&] {
+    open();
+    opened.set_value();
+    destroyed.get_future().wait();
+    checked.set_value(check());
+  });
+  opened.get_future().wait();
+  destroy();
+  destroyed.set_value();
+  const bool result = checked.get_future().get();
+  owner.join();
+  return result;
+}
+
+TEST_F(BlockTest, ABlockDestroyedOnAnotherThreadIsClosedOnItsOwnThread) {
+  std::unique_ptr<Block> own, foreign;
+  test::CapturedWarnings warnings;
+  bool only_own_open = false, torch_engine = false, own_leaves = false, seed_works = false;
+  across_threads(
+      [&] {
+        own = std::make_unique<Block>(5, OnExit::keep, Engine::torch);
+        foreign = std::make_unique<Block>(6, OnExit::restore, Engine::philox);
+      },
+      [&] { foreign.reset(); },  // the wrong thread: a warning here, the block closed there
+      [&] {
+        only_own_open = detail::block_depth() == 1;
+        torch_engine = draws_with_torch();
+        own.reset();  // block 6 is no longer above it: leaving works
+        own_leaves = detail::block_depth() == 0;
+        try {
+          rb::set_seed(42);
+          seed_works = true;
+        } catch (const rb::Error&) {
+        }
+        return true;
+      });
+  EXPECT_TRUE(only_own_open);
+  EXPECT_TRUE(torch_engine);
+  EXPECT_TRUE(own_leaves);
+  EXPECT_TRUE(seed_works);
+  EXPECT_TRUE(warnings.saw("not open on this thread"));
+}
+
+TEST_F(BlockTest, AWorkerBlockLeftOutOfOrderOrOnAnotherThreadWarnsAndCloses) {
+  const BlockContext ctx = current_context();
+  {
+    test::CapturedWarnings warnings;
+    auto outer = std::make_unique<WorkerBlock>(ctx, 0);
+    WorkerBlock inner(ctx, 1);
+    outer.reset();  // out of order
+    EXPECT_TRUE(warnings.saw("reverse order")) << warnings.messages.size();
+    EXPECT_EQ(detail::block_depth(), 1u);
+  }
+  EXPECT_EQ(detail::block_depth(), 0u);
+  std::unique_ptr<WorkerBlock> worker;
+  test::CapturedWarnings warnings;
+  EXPECT_TRUE(across_threads([&] { worker = std::make_unique<WorkerBlock>(ctx, 2); },
+                             [&] { worker.reset(); },
+                             [&] { return detail::block_depth() == 0; }));
+  EXPECT_TRUE(warnings.saw("not open on this thread"));
 }
 
 TEST_F(BlockTest, ManyThreadsEnteringAndLeavingNeverCorruptAGenerator) {

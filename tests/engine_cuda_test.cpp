@@ -41,5 +41,29 @@ TEST(EngineCuda, ModelInitDropoutAndOrderAreBitIdenticalOnCpuAndGpu) {
   EXPECT_TRUE(test::same_bits(cpu, cuda));
 }
 
+TEST(EngineCuda, DropoutIsBitIdenticalOnCpuAndGpuInEveryDtype) {
+  if (!test::has_cuda())
+    GTEST_SKIP() << "no CUDA device here: the CPU == CUDA dropout check did not run";
+  rb::set_seed(2027);
+  // On CUDA dropout reaches rb's native_dropout; on the CPU it decomposes into bernoulli_.
+  for (auto dtype : {torch::kFloat, torch::kDouble, torch::kHalf, torch::kBFloat16}) {
+    const auto x = torch::randn({1001}).to(dtype);
+    torch::Tensor cpu, cuda, cpu_after, cuda_after;
+    {
+      Block b(3, OnExit::keep, Engine::philox);
+      cpu = torch::dropout(x, 0.3, true);
+      cpu_after = torch::rand({8});
+    }
+    {
+      Block b(3, OnExit::keep, Engine::philox);
+      cuda = torch::dropout(x.cuda(), 0.3, true).cpu();
+      cuda_after = torch::rand({8});
+    }
+    EXPECT_TRUE(test::same_bits(cpu, cuda)) << dtype;
+    EXPECT_TRUE(test::same_bits(cpu_after, cuda_after))
+        << dtype << ": the stream advanced differently";
+  }
+}
+
 }  // namespace
 }  // namespace rb

@@ -1,13 +1,14 @@
 // Engine::philox: generator-less random ops draw streams keyed by tickets of torch's CPU generator,
 // with the engine marked in its state; engines nest and survive exceptions; every random op of
 // torch is covered or listed.
-#include <map>
-#include <set>
-#include <sstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -120,20 +121,28 @@ TEST_F(EngineTest, PhiloxBlockZeroDrawsWhatSetSeedLeaves) {
   EXPECT_TRUE(same_bits(after_seed, inside));
 }
 
-TEST_F(EngineTest, NativeDropoutComputesWhatCompositeDropoutComputes) {
-  // CUDA dropout reaches rb's native_dropout; CPU dropout decomposes into bernoulli_: a philox
-  // block must give the same values either way.
-  const auto x = torch::randn({1001});
-  torch::Tensor native, composite;
-  {
-    Block b(14, OnExit::keep, Engine::philox);
-    native = std::get<0>(at::native_dropout(x, 0.3, true));
+TEST_F(EngineTest, NativeDropoutComputesWhatCompositeDropoutComputesInEveryDtype) {
+  // CUDA dropout reaches rb's native_dropout; CPU dropout decomposes into bernoulli_ on a tensor of
+  // the input's dtype: a philox block must give the same values, mask and stream advance either
+  // way.
+  for (auto dtype : {torch::kFloat, torch::kDouble, torch::kHalf, torch::kBFloat16}) {
+    const auto x = torch::randn({1001}).to(dtype);
+    torch::Tensor native, mask, composite, after_native, after_composite;
+    {
+      Block b(14, OnExit::keep, Engine::philox);
+      std::tie(native, mask) = at::native_dropout(x, 0.3, true);
+      after_native = torch::rand({8});
+    }
+    {
+      Block b(14, OnExit::keep, Engine::philox);
+      composite = torch::dropout(x, 0.3, true);
+      after_composite = torch::rand({8});
+    }
+    EXPECT_TRUE(same_bits(native, composite)) << dtype;
+    EXPECT_TRUE(torch::equal(mask, composite.ne(0))) << dtype;  // x from randn: never 0
+    EXPECT_TRUE(same_bits(after_native, after_composite))
+        << dtype << ": the stream advanced differently";
   }
-  {
-    Block b(14, OnExit::keep, Engine::philox);
-    composite = torch::dropout(x, 0.3, true);
-  }
-  EXPECT_TRUE(same_bits(native, composite));
 }
 
 TEST_F(EngineTest, TorchGeneratorsStillGetTheBlocksState) {
@@ -361,7 +370,8 @@ TEST(Coverage, EveryRandomOpOfTorchIsCoveredDecomposedOrListed) {
     if (!generator && !op->hasTag(at::Tag::nondeterministic_seeded)) continue;
     const std::string full = name.name.substr(6) + (name.overload_name.empty() ? "" : "." + name.overload_name);
     const std::string entry = rng_entry(*op);
-    const bool rb_kernel = entry.find("src/ops.cpp") != std::string::npos && entry.find("[kernel]") != std::string::npos;
+    const bool rb_kernel =
+        entry.find("src/ops/") != std::string::npos && entry.find("[kernel]") != std::string::npos;
     const bool composite = entry.find("[default backend kernel]") != std::string::npos ||
                            entry.find("[math kernel]") != std::string::npos;
     if (fallback.count(full)) {

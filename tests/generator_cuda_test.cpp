@@ -1,4 +1,7 @@
 // rb's generator on CUDA: every op and dtype gives the CPU's bits. Skipped, visibly, without a GPU.
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -65,6 +68,42 @@ TEST_F(GeneratorCudaTest, EveryOpAndDtypeIsBitIdenticalToTheCpu) {
 TEST_F(GeneratorCudaTest, WrongDeviceIsRefused) {
   EXPECT_THROW(torch::rand({3}, make_generator(1), torch::TensorOptions().device(torch::kCUDA)), rb::Error);
   EXPECT_THROW(torch::rand({3}, make_generator(1, torch::kCUDA)), rb::Error);
+}
+
+TEST_F(GeneratorCudaTest, DrawingWhileTheTensorsDeviceCapturesIsRefused) {
+  auto g = make_generator(1, torch::kCUDA);
+  auto out = torch::empty({1000}, torch::TensorOptions().device(torch::kCUDA));
+  c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool();
+  {
+    c10::cuda::CUDAStreamGuard guard(side);
+    at::cuda::CUDAGraph graph;
+    graph.capture_begin();
+    EXPECT_THROW(out.uniform_(0, 1, g), rb::Error);
+    graph.capture_end();
+  }
+  EXPECT_EQ(g.get_offset(), 0u);
+}
+
+TEST_F(GeneratorCudaTest, ACaptureOnTheTensorsDeviceIsSeenWhateverTheCurrentDevice) {
+  if (torch::cuda::device_count() < 2) {
+    GTEST_SKIP()
+        << "fewer than 2 GPUs: a capture on a device that is not the current one was not tried";
+  }
+  const torch::Device one(torch::kCUDA, 1);
+  auto g = make_generator(1, one);
+  auto out = torch::empty({1000}, torch::TensorOptions().device(one));
+  c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, 1);
+  {
+    c10::cuda::CUDAStreamGuard on_side(side);  // device 1 captures on its current stream
+    at::cuda::CUDAGraph graph;
+    graph.capture_begin();
+    {
+      c10::cuda::CUDAGuard on_zero(0);  // while the current device is 0
+      EXPECT_THROW(out.uniform_(0, 1, g), rb::Error);
+    }
+    graph.capture_end();
+  }
+  EXPECT_EQ(g.get_offset(), 0u);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -48,6 +49,31 @@ inline torch::Tensor draws() {
                      torch::randint(0, 1000, {20}).to(torch::kDouble),
                      torch::randperm(50).to(torch::kDouble)});
 }
+
+/// Collects the warnings TORCH_WARN issues on the calling thread while it lives.
+class CapturedWarnings : public c10::WarningHandler {
+ public:
+  CapturedWarnings() : previous_(c10::WarningUtils::get_warning_handler()) {
+    c10::WarningUtils::set_warning_handler(this);
+  }
+  ~CapturedWarnings() override { c10::WarningUtils::set_warning_handler(previous_); }
+  CapturedWarnings(const CapturedWarnings&) = delete;
+  CapturedWarnings& operator=(const CapturedWarnings&) = delete;
+
+  void process(const c10::Warning& warning) override { messages.push_back(warning.msg()); }
+  /// Whether a captured warning contains `text`.
+  bool saw(const std::string& text) const {
+    for (const auto& m : messages) {
+      if (m.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  std::vector<std::string> messages;
+
+ private:
+  c10::WarningHandler* previous_;
+};
 
 /// Bit-for-bit equality of two tensors of the same dtype and shape.
 inline bool same_bits(const torch::Tensor& a, const torch::Tensor& b) {

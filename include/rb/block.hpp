@@ -63,8 +63,9 @@ Engine default_engine();
 ///
 /// Blocks nest; the block stack belongs to the thread that entered it, while torch's generators are
 /// process-wide (as with torch::manual_seed). A Block must be destroyed on the thread that created
-/// it, innermost first, which a scope guarantees. Throws rb::Error before rb::set_seed or while a
-/// CUDA graph is being captured.
+/// it, innermost first, which a scope guarantees; otherwise its destructor warns and closes it
+/// (on its own thread, which drops it at its next call into rb). Throws rb::Error before
+/// rb::set_seed or while a CUDA graph is being captured.
 ///
 /// Entering the key of a block entered from another call site warns (rb::set_reuse_policy); the
 /// last argument, defaulted, is the call site (rb::Site).
@@ -84,8 +85,8 @@ class Block {
   /// A block with every choice explicit.
   Block(std::uint64_t block_seed, OnExit on_exit, Engine engine, Ranks ranks, Site site = {});
   /// Leaves the block (restoring on-entry states under OnExit::restore). Never throws: if leaving
-  /// is impossible (a CUDA graph is being captured), it warns and leaves torch's generators as they
-  /// are.
+  /// is refused (a CUDA graph is being captured, blocks entered after it are still open, or this is
+  /// not its thread), it warns and closes the block, leaving torch's generators as they are.
   ~Block() noexcept;
 
   Block(const Block&) = delete;
@@ -230,6 +231,10 @@ std::vector<OpenBlock> open_blocks();
 /// Leaves the block `frame_id`, which must be the calling thread's innermost. Throws rb::Error,
 /// changing nothing, when it is not, or while a CUDA graph is being captured.
 void exit_block(std::uint64_t frame_id);
+/// Closes the calling thread's block `frame_id` wherever it is in the stack, leaving torch's
+/// generators as they are (what ~Block does when leaving is refused); false if it is not open on
+/// this thread.
+bool close_block(std::uint64_t frame_id) noexcept;
 /// The calling thread's block depth (0 outside blocks).
 std::size_t block_depth() noexcept;
 /// Whether the calling thread's innermost block is a WorkerBlock.

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
 #include "rb/stream.hpp"
@@ -33,6 +34,11 @@ bool is_rb_generator(const at::Generator& gen);
 
 /// The stream of rb's generator `gen` at its current position.
 Stream generator_stream(const at::Generator& gen);
+
+/// rb's generator on `device` at `state` (what its get_state() returned): the state holds the
+/// seeds, so rb::set_seed is not needed (what unpickling a Python rb generator calls). Throws
+/// rb::Error for bytes that are not an rb generator state.
+at::Generator generator_from_state(const at::Tensor& state, c10::Device device);
 
 /// Size in bytes of rb's generator state (get_state / set_state); see Note [Generator state].
 inline constexpr std::int64_t kGeneratorStateBytes = 40;

@@ -26,8 +26,17 @@ inline constexpr std::uint32_t kStreamVersion = 2;
 // stream) follows at once. See Note [Ranks and paths] in rb/path.hpp.
 //
 // Domains never share a counter, so installing torch's CPU state never reuses a word of the rb
-// stream, and so on. A stream of one domain holds 2^64 outputs (2^66 32-bit words): positions wrap
-// modulo 2^64, far beyond what any program draws.
+// stream, and so on.
+//
+// Note [Stream end]
+// ~~~~~~~~~~~~~~~~~
+// The rb stream of a block holds the outputs at positions 0 .. 2^64 - 2, far beyond what any
+// program draws; kStreamEnd = 2^64 - 1 is the position after the last one. rb::reserve and rb's
+// generator refuse (rb::Error, changing nothing) a reservation or draw that would go past it,
+// instead of wrapping around to counters they already handed out.
+
+/// The position after the last output of a stream. See Note [Stream end].
+inline constexpr std::uint64_t kStreamEnd = ~std::uint64_t{0};
 
 /// The domain tags of Note [Counter layout]. Values are part of the bits promise (kStreamVersion).
 enum class Domain : std::uint32_t {
@@ -76,7 +85,7 @@ struct Stream {
 
   /// The counter of output `i` of this stream. See Note [Counter layout].
   RB_HOST_DEVICE Counter counter(std::uint64_t i) const {
-    const std::uint64_t position = base + i;  // wraps modulo 2^64
+    const std::uint64_t position = base + i;  // modulo 2^64; reservations end at kStreamEnd
     return Counter{{lo32(position), hi32(position), domain, substream}};
   }
   /// Output `i` of this stream: `philox(counter(i), key)`.

@@ -42,6 +42,7 @@ if torch.__version__ != _build_info.torch_version:
     )
 
 from . import _C  # noqa: E402  (after the check above: another torch may not even load it)
+from . import _pickling  # noqa: E402,F401  (registers copy and pickle of rb's generators)
 
 try:
     import numpy as _np
@@ -90,6 +91,7 @@ class ArgumentTypeError(Error, TypeError):
 
 _C.set_argument_errors(ArgumentError, ArgumentTypeError)
 _C.init_python_generators(random, _np)
+_C.add_internal_file(__file__)  # the decorator of a callable without code: its caller is the site
 
 _MAX_SEED = 2**64 - 1
 _ENGINES = {"torch": 0, "philox": 1}  # what _C.enter_block takes
@@ -114,6 +116,15 @@ def _check_seed(value, what):
     if not 0 <= seed <= _MAX_SEED:
         raise ArgumentError(f"rblock: {what} must be in [0, 2**64 - 1], got {seed}")
     return seed
+
+
+def _check_flag(value, what):
+    """`value` as a bool (a Python or NumPy bool), or ArgumentTypeError: "no" must not mean True."""
+    if isinstance(value, bool) or (_np is not None and isinstance(value, _np.bool_)):
+        return bool(value)
+    raise ArgumentTypeError(
+        f"rblock: {what} must be a bool (True or False), not {type(value).__name__} ({value!r})"
+    )
 
 
 def _check_engine(engine):
@@ -172,7 +183,9 @@ def path(*parts):
 # the decorator): every check first (arguments at construction; the rank; the seed and a possible
 # CUDA graph capture in C++, which change nothing when they raise), then torch's generators, then
 # random and NumPy. It is left by one call (__exit__, _C.exit_block), which refuses, changing
-# nothing, a block that is not the thread's innermost.
+# nothing, a block that is not the thread's innermost; unless nothing could ever leave that entry
+# again (a decorated call has ended; __exit__ of a generator or coroutine being closed, with
+# GeneratorExit): then it closes the block, leaving every generator as it is, and still raises.
 
 
 def _enter(b, site):
@@ -207,8 +220,9 @@ class block(_C.BlockBase):
     - ``seed_or_path``: the block seed, an int in [0, 2**64), a fixed label in the code (not a
       tuned seed); or a path: a str, or a tuple of ints and strs such as ``("augment", epoch,
       index)``, whose block seed is ``rblock.path(*parts)``.
-    - ``restore``: on exit (also through an exception) put every covered generator back exactly
-      where it was on entry; by default they continue from where the block left them.
+    - ``restore``: a bool; if True, on exit (also through an exception) put every covered
+      generator back exactly where it was on entry; by default they continue from where the block
+      left them.
     - ``engine``: ``"torch"`` (torch's generators draw) or ``"philox"`` (generator-less ops that rb
       covers draw from the block's counter-based stream; torch's generators still get the block).
     - ``per_rank``: give each rank of a distributed job its own streams (the rank of
@@ -236,10 +250,10 @@ class block(_C.BlockBase):
                  generators=None):
         self.block_seed = _block_seed(seed_or_path)
         self.path = seed_or_path if isinstance(seed_or_path, (str, tuple)) else None
-        self.restore = bool(restore)
+        self.restore = _check_flag(restore, "restore")
         self._engine = _check_engine(engine)
         self.engine = engine
-        self.per_rank = bool(per_rank)
+        self.per_rank = _check_flag(per_rank, "per_rank")
         if group is not None and not self.per_rank:
             raise ArgumentError("rblock: group= is the process group of a per_rank=True block")
         self.group = group
@@ -297,7 +311,7 @@ def _decorate(fn, b):
         try:
             return fn(*args, **kwargs)
         finally:
-            _C.exit_block(token)
+            _C.exit_block(token, True)  # final: nothing could leave this entry later
 
     return in_block
 

@@ -1,4 +1,6 @@
 // Chooses the instruction set of rb's CPU kernels and runs them in parallel.
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -58,6 +60,16 @@ std::atomic<Isa>& selected() {
   return isa;
 }
 
+// Note [Fills after fork]
+// ~~~~~~~~~~~~~~~~~~~~~~~
+// GNU OpenMP's thread pool does not survive fork(): a child forked after its parent ran any
+// parallel region (torch's own ops start one) hangs in its next one. So in a forked child rb's CPU
+// fills run on the calling thread alone: a pthread_atfork handler records that the process is a
+// child. The values are those of any other number of threads (Note [CPU instruction sets]).
+std::atomic<bool> g_forked{false};
+[[maybe_unused]] const int kForkHandler =
+    pthread_atfork(nullptr, nullptr, [] { g_forked.store(true, std::memory_order_relaxed); });
+
 }  // namespace
 
 bool cpu_supports(Isa isa) {
@@ -91,6 +103,10 @@ void fill_cpu(const FillRequest& request) {
   const std::uint64_t counters = counters_for(request.n, request.wide);
   if (counters == 0) return;
   const FillRange fill = kernel(cpu_isa());
+  if (g_forked.load(std::memory_order_relaxed)) {  // See Note [Fills after fork]
+    fill(request, 0, counters);
+    return;
+  }
   // 16384 outputs (256 KiB of words) per task: large enough to amortize a task, small enough to
   // spread a few MiB over the threads.
   constexpr std::int64_t kGrain = 16384;

@@ -1,13 +1,16 @@
 """Misuse raises a Python exception with a clear message, and changes nothing (SPEC.md "Blocks",
 behaviour 7, and issue 7's list of errors)."""
 
+import gc
+import sys
 import threading
 
 import numpy as np
 import pytest
+import torch
 
 import rblock
-from conftest import dirty, run_fresh, state
+from conftest import SEED, dirty, run_fresh, state
 from reproducible_block import Reproducible_Block
 
 C = rblock._C
@@ -74,6 +77,29 @@ def test_missing_block_seed_in_the_drop_in_module(seeded):
         Reproducible_Block()
 
 
+@pytest.mark.parametrize("bad", ["no", "False", 1, 0, None, 1.0])
+def test_restore_must_be_a_bool(seeded, bad):
+    with pytest.raises(rblock.ArgumentTypeError, match="restore must be a bool") as info:
+        rblock.block(1, restore=bad)
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(rblock.ArgumentTypeError, match="reset_state_after must be a bool"):
+        Reproducible_Block(block_seed=1, reset_state_after=bad)
+    with pytest.raises(rblock.ArgumentTypeError, match="per_rank must be a bool"):
+        rblock.block(1, per_rank=bad)
+
+
+def test_restore_takes_python_and_numpy_bools(seeded):
+    for flag in (True, False, np.True_, np.False_):
+        b = rblock.block(1, restore=flag)
+        assert b.restore is bool(flag)
+
+
+def test_errors_raised_in_torch_ops_name_the_python_api(seeded):
+    g = rblock.generator(1, "cuda")
+    with pytest.raises(RuntimeError, match=r"rblock\.generator\(seed, tensor\.device\)"):
+        torch.rand(3, generator=g)
+
+
 def test_unknown_engine(seeded):
     with pytest.raises(rblock.ArgumentError, match="engine must be one of"):
         rblock.block(1, engine="mt19937")
@@ -111,6 +137,52 @@ def test_leaving_out_of_order_through_a_suspended_generator(api):
     assert C.block_depth() == 2
     g.close()  # block 1 closes; block 2 stayed open, so leaving it again now works
     outer.__exit__(None, None, None)
+    assert C.block_depth() == 0
+
+
+def test_a_generator_closed_out_of_order_does_not_leak_its_block(api):
+    def gen():
+        with api.block(11, restore=True):
+            yield
+
+    g = gen()
+    next(g)
+    with api.block(12):
+        with pytest.raises(rblock.Error, match="reverse order"):
+            g.close()  # the error where it happens; block 11 can never be left again, so it is closed
+        assert C.block_depth() == 1
+    assert C.block_depth() == 0
+    api.set_seed(SEED)  # not "inside a block": the program goes on
+
+
+def test_a_generator_collected_out_of_order_does_not_leak_its_block(api, monkeypatch):
+    def gen():
+        with api.block(11):
+            yield
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    g = gen()
+    next(g)
+    with api.block(12):
+        del g
+        gc.collect()  # the generator's finalizer closes it: its error cannot propagate
+        assert C.block_depth() == 1
+    assert C.block_depth() == 0
+    assert len(unraisable) == 1 and "reverse order" in str(unraisable[0].exc_value)
+
+
+def test_a_decorated_call_that_leaves_a_block_open_still_closes_its_own(seeded):
+    inner = rblock.block(6)
+
+    @rblock.block(5)
+    def forgets():
+        inner.__enter__()
+
+    with pytest.raises(rblock.Error, match="reverse order"):
+        forgets()
+    assert C.block_depth() == 1  # block 5 is closed; block 6, entered and never left, is open
+    inner.__exit__(None, None, None)
     assert C.block_depth() == 0
 
 
