@@ -90,7 +90,8 @@ std::string reuse_message(const ReuseReport& r, const char* prefix, const char* 
          where(r.second) + " was entered at " + where(r.first) +
          " too: both draw the same numbers (the same key under this initial seed and rank). Give "
          "each place its own block seed or path, or call " + allow + " if the reuse is meant." +
-         (r.policy == Reuse::error ? " (reuse policy: error)" : " Warned once for this pair of places.");
+         (r.policy == Reuse::error ? " (reuse policy: error)"
+                                   : " Warned once for this pair of places.");
 }
 
 namespace {
@@ -126,8 +127,9 @@ bool lookup(Table& t, std::uint64_t key, Site site, Site& first) {
 }  // namespace
 
 bool same_site(Site a, Site b) noexcept {
-  return a.line == b.line &&
-         (a.file == b.file || (a.file != nullptr && b.file != nullptr && std::strcmp(a.file, b.file) == 0));
+  if (a.line != b.line) return false;
+  return a.file == b.file ||
+         (a.file != nullptr && b.file != nullptr && std::strcmp(a.file, b.file) == 0);
 }
 
 void check_reuse(Key key, std::uint64_t block_seed, Site site, const ReuseReporter& reporter) {

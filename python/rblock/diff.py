@@ -169,12 +169,13 @@ def compare(path_a, path_b, ignore_cut_line=False, out=sys.stdout):
     else:
         print(f"the same draws: {len(blocks_a)} block exits, identical in {path_a} and {path_b}",
               file=out)
-    differing = [name for name in sorted(set(env_a) | set(env_b)) if env_a.get(name) != env_b.get(name)]
+    differing = [name for name in sorted(set(env_a) | set(env_b))
+                 if env_a.get(name) != env_b.get(name)]
     if differing:
         print("environment lines that differ:", file=out)
         for name in differing:
-            print(f"  {name}: {json.dumps(env_a.get(name))} in a, {json.dumps(env_b.get(name))} in b",
-                  file=out)
+            a, b = json.dumps(env_a.get(name)), json.dumps(env_b.get(name))
+            print(f"  {name}: {a} in a, {b} in b", file=out)
     return status
 
 
