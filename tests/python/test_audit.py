@@ -175,3 +175,23 @@ def test_rb_trace_starts_at_set_seed(tmp_path):
     assert environment["PYTHONHASHSEED"] == "3" and environment["initial_seed"] == 5
     assert [b["path"] for b in blocks] == [["model"]]
     assert blocks[0]["site"] == "<string>:6"  # the code starts with an empty line
+
+
+def test_rb_trace_in_a_distributed_job(tmp_path):
+    """RB_TRACE without {rank} in a job of several processes is refused at set_seed, which changes
+    nothing; with {rank}, each rank writes its own file."""
+    out = run_fresh(
+        """
+        import rblock
+        try:
+            rblock.set_seed(5)
+        except rblock.Error as e:
+            print(e)
+        assert not rblock.tracing()
+        """,
+        RB_TRACE=str(tmp_path / "all.jsonl"), RANK="1", WORLD_SIZE="2")
+    assert "{rank}" in out and not (tmp_path / "all.jsonl").exists()
+    run_fresh("import rblock; rblock.set_seed(5)",
+              RB_TRACE=str(tmp_path / "run.{rank}.jsonl"), RANK="1", WORLD_SIZE="2")
+    environment, blocks = read_trace(tmp_path / "run.1.jsonl")
+    assert environment["initial_seed"] == 5 and blocks == []
