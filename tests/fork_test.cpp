@@ -15,24 +15,16 @@
 #include <torch/torch.h>
 
 #include "rb/rb.hpp"
+#include "test_util.hpp"
 
 namespace rb {
 namespace {
-
-/// FNV-1a 64 of a contiguous tensor's bytes.
-std::uint64_t fnv1a(const torch::Tensor& t) {
-  const auto bytes = t.contiguous().view({-1}).view(torch::kByte);
-  const std::uint8_t* p = bytes.data_ptr<std::uint8_t>();
-  std::uint64_t h = 0xcbf29ce484222325ull;  // FNV offset basis
-  for (std::int64_t i = 0; i < bytes.numel(); ++i) h = (h ^ p[i]) * 0x100000001b3ull;  // FNV prime
-  return h;
-}
 
 /// What the child draws: 4M elements, large enough for at::parallel_for to split.
 std::uint64_t draw() {
   const auto a = torch::rand({std::int64_t{1} << 22}, make_generator(9));
   Block b(10, OnExit::keep, Engine::philox);
-  return fnv1a(a) ^ fnv1a(torch::randn({std::int64_t{1} << 22}));
+  return test::fnv1a(a) ^ test::fnv1a(torch::randn({std::int64_t{1} << 22}));
 }
 
 TEST(Fork, FillsInAChildForkedAfterAParallelOpFinishAndGiveTheSameBits) {

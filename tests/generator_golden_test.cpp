@@ -19,18 +19,10 @@
 #include "isa_test_util.hpp"
 #include "rb/generator.hpp"
 #include "rb/rb.hpp"
+#include "test_util.hpp"
 
 namespace rb {
 namespace {
-
-/// FNV-1a 64 of the bytes of a contiguous tensor.
-std::uint64_t fnv1a(const torch::Tensor& t) {
-  const auto bytes = t.contiguous().view({-1}).view(torch::kByte);
-  const std::uint8_t* p = bytes.data_ptr<std::uint8_t>();
-  std::uint64_t h = 0xcbf29ce484222325ull;  // FNV offset basis
-  for (std::int64_t i = 0; i < bytes.numel(); ++i) h = (h ^ p[i]) * 0x100000001b3ull;  // FNV prime
-  return h;
-}
 
 /// One golden line: the first four elements' bits, and a hash of all of them.
 std::string line(const std::string& name, const torch::Tensor& t) {
@@ -47,7 +39,7 @@ std::string line(const std::string& name, const torch::Tensor& t) {
     out << buf;
   }
   char buf[24];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, fnv1a(t));
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, test::fnv1a(t));
   out << " fnv1a=" << buf;
   return out.str();
 }

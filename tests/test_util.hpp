@@ -75,6 +75,15 @@ class CapturedWarnings : public c10::WarningHandler {
   c10::WarningHandler* previous_;
 };
 
+/// FNV-1a 64 of the bytes of a contiguous tensor: a short fingerprint of its bits.
+inline std::uint64_t fnv1a(const torch::Tensor& t) {
+  const auto bytes = t.contiguous().view({-1}).view(torch::kByte);
+  const std::uint8_t* p = bytes.data_ptr<std::uint8_t>();
+  std::uint64_t h = 0xcbf29ce484222325ull;  // FNV offset basis
+  for (std::int64_t i = 0; i < bytes.numel(); ++i) h = (h ^ p[i]) * 0x100000001b3ull;  // FNV prime
+  return h;
+}
+
 /// Bit-for-bit equality of two tensors of the same dtype and shape.
 inline bool same_bits(const torch::Tensor& a, const torch::Tensor& b) {
   return a.sizes() == b.sizes() && a.dtype() == b.dtype() &&
