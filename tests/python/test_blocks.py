@@ -9,6 +9,9 @@ import torch
 import rblock
 from conftest import GENERATORS, SEED, dirty, draw, draws, require, state
 
+# Tests here enter one block from two lines on purpose, to compare what it draws there.
+pytestmark = pytest.mark.filterwarnings("ignore::rblock.ReuseWarning")
+
 
 @pytest.mark.parametrize("generator", GENERATORS)
 def test_same_block_seed_same_draws(api, generator):

@@ -9,6 +9,9 @@ import torch
 import rblock
 from conftest import draws
 
+# Tests here enter one block from two lines on purpose, to compare what it draws there.
+pytestmark = pytest.mark.filterwarnings("ignore::rblock.ReuseWarning")
+
 
 def make(api):
     @api.block(128)

@@ -12,6 +12,9 @@ import torch
 import rblock
 from conftest import SEED, dirty, draw, draws, state
 
+# Tests here enter one block from two lines on purpose, to compare what it draws there.
+pytestmark = pytest.mark.filterwarnings("ignore::rblock.ReuseWarning")
+
 C = rblock._C
 
 

@@ -10,6 +10,9 @@ import torch
 import rblock
 from conftest import HAS_CUDA, SEED, draw
 
+# Tests here enter one block from two lines on purpose, to compare what it draws there.
+pytestmark = pytest.mark.filterwarnings("ignore::rblock.ReuseWarning")
+
 C = rblock._C
 
 

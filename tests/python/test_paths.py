@@ -11,6 +11,9 @@ import torch
 import rblock
 from conftest import draws
 
+# Tests here enter one block from two lines on purpose, to compare what it draws there.
+pytestmark = pytest.mark.filterwarnings("ignore::rblock.ReuseWarning")
+
 C = rblock._C
 GOLDEN = pathlib.Path(__file__).resolve().parents[1] / "golden" / "path.txt"
 MASK = 0xFFFFFFFF

@@ -9,6 +9,9 @@ import torch
 import rblock
 from conftest import HAS_CUDA
 
+# Tests here enter one block from two lines on purpose, to compare what it draws there.
+pytestmark = pytest.mark.filterwarnings("ignore::rblock.ReuseWarning")
+
 
 def test_generator_is_a_torch_generator_that_repeats(seeded):
     g = rblock.generator(7)

@@ -10,6 +10,9 @@ from torch.utils.data import DataLoader, Dataset
 import rblock
 from conftest import HAS_CUDA
 
+# Tests here enter one block from two lines on purpose, to compare what it draws there.
+pytestmark = pytest.mark.filterwarnings("ignore::rblock.ReuseWarning")
+
 ENGINES = ["torch", "philox"]
 DEVICES = ["cpu", "cuda"] if HAS_CUDA else ["cpu"]
 

@@ -15,6 +15,9 @@ import rblock
 import resume_job
 from conftest import state
 
+# Tests here enter one block from two lines on purpose, to compare what it draws there.
+pytestmark = pytest.mark.filterwarnings("ignore::rblock.ReuseWarning")
+
 HERE = pathlib.Path(__file__).resolve().parent
 
 
