@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 start=$SECONDS
 bash scripts/setup.sh
 bash scripts/build.sh
-(cd build && ctest --output-on-failure --timeout 900)
+(cd build && ctest --output-on-failure --timeout 900 --parallel "$(nproc)")
 
 echo "== ThreadSanitizer build of the block, engine and generator tests =="
 source scripts/env.sh

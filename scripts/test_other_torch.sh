@@ -20,7 +20,7 @@ cmake -S . -B build-other-torch -G Ninja -DCMAKE_BUILD_TYPE=Release -DRB_CUDA=OF
   -DRB_BUILD_BENCHMARKS=OFF -DRB_BUILD_EXAMPLES=OFF -DCMAKE_PREFIX_PATH="$RB_TORCH_PREFIX" \
   >build-other-torch-configure.log 2>&1 || { cat build-other-torch-configure.log; exit 1; }
 cmake --build build-other-torch --parallel "$(nproc)"
-(cd build-other-torch && ctest --output-on-failure --timeout 900)
+(cd build-other-torch && ctest --output-on-failure --timeout 900 --parallel "$(nproc)")
 
 # The package's own build tree (pyproject's build-dir is per wheel tag, so it would be shared with
 # the installed torch's build): a separate one.
