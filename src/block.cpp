@@ -118,6 +118,14 @@ void remark_quietly(Engine engine) noexcept {
   }
 }
 
+// Removes `frame` from the stack without leaving it; true if torch's CPU state then needs a new
+// engine mark (the frame was the innermost and had installed its state).
+bool erase_frame(ThreadState& ts, std::vector<Frame>::iterator frame) noexcept {
+  const bool remark = frame + 1 == ts.frames.end() && frame->installs;
+  ts.frames.erase(frame);
+  return remark;
+}
+
 void drop_abandoned(ThreadState& ts) noexcept {
   std::lock_guard<std::mutex> lock(g_abandoned_mutex);
   ts.abandoned_seen = g_abandoned_posts.load(std::memory_order_relaxed);
@@ -128,8 +136,7 @@ void drop_abandoned(ThreadState& ts) noexcept {
       ++id;
       continue;
     }
-    if (frame + 1 == ts.frames.end() && frame->installs) remark = true;
-    ts.frames.erase(frame);
+    remark = erase_frame(ts, frame) || remark;
     id = g_abandoned.erase(id);
   }
   if (remark) remark_quietly(active_engine(ts));
@@ -364,9 +371,7 @@ bool close_block(std::uint64_t frame_id) noexcept {
   ThreadState& ts = thread_state();
   const auto frame = find_frame(ts, frame_id);
   if (frame == ts.frames.end()) return false;
-  const bool innermost_installs = frame + 1 == ts.frames.end() && frame->installs;
-  ts.frames.erase(frame);
-  if (innermost_installs) remark_quietly(rb::active_engine(ts));
+  if (erase_frame(ts, frame)) remark_quietly(rb::active_engine(ts));
   return true;
 }
 
