@@ -9,6 +9,7 @@
 #include <c10/core/impl/LocalDispatchKeySet.h>
 
 #include "audit.hpp"
+#include "ops.hpp"
 
 namespace rb::detail {
 
@@ -69,6 +70,7 @@ at::CPUGeneratorImpl* cpu_impl(const at::Generator& gen) {
 }  // namespace
 
 void enable_routing() noexcept {
+  sweep_new_operators();
   c10::impl::tls_set_dispatch_key_included(c10::DispatchKey::CustomRNGKeyId, true);
 }
 

@@ -22,4 +22,8 @@ const std::vector<std::string>& uncovered_generator_ops();
 /// checks that every random op of torch is covered by rb, decomposes into ops that are, or is here.
 const std::vector<std::pair<std::string, std::string>>& fallback_ops();
 
+/// Registers rb's fallthrough at CustomRNGKeyId for the operators defined since the last call that
+/// need one (Note [Composite kernels at CustomRNGKeyId]); one atomic load when there are none.
+void sweep_new_operators() noexcept;
+
 }  // namespace rb::detail

@@ -43,6 +43,7 @@ if torch.__version__ != _build_info.torch_version:
 
 from . import _C  # noqa: E402  (after the check above: another torch may not even load it)
 from . import _pickling  # noqa: E402,F401  (registers copy and pickle of rb's generators)
+from . import compiled  # noqa: E402
 
 try:
     import numpy as _np
@@ -331,6 +332,7 @@ def set_seed(seed):
         )
     _C.set_seed(seed)
     _C.install_python_states(_C.derive_key(seed, 0), _C.RANDOM | _C.NUMPY)
+    compiled.own_fallback_random()  # Note [Random ops under torch.compile]
 
 
 def initial_seed():

@@ -7,12 +7,17 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
-import pytest
-import torch
+# Inductor's caches live in the build folder (CI starts from a clean clone), set before torch
+# reads them.
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build-python", "inductor-cache"))
 
-import rblock
-from reproducible_block import Reproducible_Block
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import rblock  # noqa: E402
+from reproducible_block import Reproducible_Block  # noqa: E402
 
 SEED = 42
 HAS_CUDA = torch.cuda.is_available()
