@@ -38,9 +38,18 @@ if [ -x build-gpu/bench/rb_bench ]; then
     --benchmark_out="$out/rb_bench_gpu.json" --benchmark_out_format=json >"$out/rb_bench_gpu.txt" 2>&1 || true
 fi
 
+# The Python package and its tests (the compiled, engine and generator checks on CUDA among them).
+$python -m pip install -q --no-index --find-links "$carry/wheels" pytest numpy "scikit-build-core>=0.10" \
+  >"$out/pip.log" 2>&1 || tail -5 "$out/pip.log"
+$python -m pip install -q --no-build-isolation --no-deps --config-settings=build-dir=build-gpu-python . \
+  >>"$out/pip.log" 2>&1 || tail -20 "$out/pip.log"
+$python -m pytest -q -p no:cacheprovider tests/python -rs >"$out/pytest.log" 2>&1
+pytest_rc=$?
+tail -3 "$out/pytest.log"
+
 echo
 echo "== rb on $(cat "$out/gpu.txt") =="
-echo "build: ${build_s} s; ctest exit code: $ctest_rc"
+echo "build: ${build_s} s; ctest exit code: $ctest_rc; pytest exit code: $pytest_rc"
 grep -E "^ *[0-9]+/[0-9]+ Test" "$out/ctest.log" | sed -E 's/ +/ /g' | cut -c1-80
 [ -n "$bench_rows" ] && echo "$bench_rows"
-exit $ctest_rc
+exit $((ctest_rc | pytest_rc))

@@ -104,6 +104,26 @@ def train(rank):
             "probes": torch.stack(probes), "loss": loss.item()}
 
 
+def compiled_training(compiled):
+    """The DDP toy model trained in per-rank philox blocks, its step compiled by Inductor or eager:
+    the final weights (compiled draws equal eager draws, Note [Random ops under torch.compile])."""
+    with rblock.block(("model",)):
+        net = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Dropout(0.5),
+                                  torch.nn.Linear(16, 1)).double()
+    ddp = torch.nn.parallel.DistributedDataParallel(net)
+    model = torch.compile(ddp) if compiled else ddp
+    optimizer = torch.optim.SGD(ddp.parameters(), lr=0.1)
+    with rblock.block(("data",)):
+        x, y = torch.randn(8, 6, dtype=torch.float64), torch.randn(8, 1, dtype=torch.float64)
+    for step in range(3):
+        with rblock.block(("dropout", step), per_rank=True, engine="philox"):
+            loss = ((model(x) - y) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return [p.detach().clone() for p in net.parameters()]
+
+
 def refusal(odd_rank):
     """check_consistent's message when `odd_rank` runs with another seed (then it passes again)."""
     if dist.get_rank() == odd_rank:
@@ -175,6 +195,7 @@ def main():
         rblock.check_consistent()
         if scenario == "train":
             out["train"] = train(rank)
+            out["compiled"] = {c: compiled_training(c) for c in (False, True)}
             out["workers"] = worker_streams()
             out["samples"] = augmented_samples(world, rank, workers=2)
         else:

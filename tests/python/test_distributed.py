@@ -109,6 +109,16 @@ def test_ddp_training_with_dropout_repeats(two_runs):
     assert not equal_lists(two_runs[0][0]["train"]["initial"], two_runs[0][0]["train"]["final"])
 
 
+def test_compiled_ddp_in_philox_blocks_draws_what_eager_draws(two_runs):
+    # Per-rank dropout masks from rb's stream, the step compiled by Inductor: the same training as
+    # the eager step (up to Inductor's rounding of the arithmetic), on every rank and run.
+    for run in two_runs:
+        for rank in run:
+            eager, compiled = rank["compiled"][False], rank["compiled"][True]
+            for e, c in zip(eager, compiled):
+                torch.testing.assert_close(c, e, rtol=1e-9, atol=1e-12)
+
+
 def test_per_rank_blocks_differ_across_ranks_and_repeat_across_runs(two_runs):
     probes = [[run[rank]["train"]["probes"] for rank in range(2)] for run in two_runs]
     assert torch.equal(probes[0][0], probes[1][0]) and torch.equal(probes[0][1], probes[1][1])
