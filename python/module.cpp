@@ -1,5 +1,6 @@
 // rblock._C: the bindings of rb's blocks for the Python package (python/rblock/__init__.py).
 // Thin on purpose: Python validates arguments, then calls these, which change nothing on error.
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -193,6 +194,40 @@ PYBIND11_MODULE(_C, m) {
         }
       },
       py::arg("states"), "Replaces those states (validated by rblock first).");
+
+  // rblock.reserve, rblock.current_context and rblock.WorkerBlock (python/rblock/kernels.py).
+  m.def(
+      "reserve",
+      [](std::uint64_t n_counters) {
+        const rb::Stream s = rb::reserve(n_counters);
+        return py::make_tuple(rb::key_value(s.key), s.base, s.domain, s.substream);
+      },
+      py::arg("n_counters"), "rb::reserve: (key, base, domain, substream) of the reservation.");
+  m.def(
+      "philox",
+      [](std::array<std::uint32_t, 4> counter, std::uint64_t key) {
+        const rb::Counter c{{counter[0], counter[1], counter[2], counter[3]}};
+        const rb::Counter out = rb::philox(c, rb::make_key(key));
+        return py::make_tuple(out.v[0], out.v[1], out.v[2], out.v[3]);
+      },
+      py::arg("counter"), py::arg("key"), "rb::philox of four 32-bit words under a 64-bit key.");
+  m.def(
+      "current_context",
+      [] {
+        const rb::BlockContext c = rb::current_context();
+        return py::make_tuple(c.block_seed, rb::key_value(c.key), c.engine);
+      },
+      "rb::current_context: (block seed, key, engine) of the innermost block.");
+  m.def(
+      "enter_worker_block",
+      [](std::uint64_t block_seed, std::uint64_t key, rb::Engine engine, std::uint32_t worker) {
+        return rb::detail::enter_worker_block(
+            rb::BlockContext{block_seed, rb::make_key(key), engine}, worker);
+      },
+      py::arg("block_seed"), py::arg("key"), py::arg("engine"), py::arg("worker"),
+      "Enters an rb::WorkerBlock on the calling thread; returns its frame id.");
+  m.def("exit_frame", &rb::detail::exit_block, py::arg("frame_id"),
+        "Leaves the calling thread's innermost block, frame `frame_id` (Error if it is not).");
 
   // at::Generator -> torch.Generator goes through libtorch_python's THPGenerator_Wrap. The private
   // probe returns torch.default_generator that way, so the tests check the link itself.

@@ -234,7 +234,12 @@ BlockContext current_context() {
   return BlockContext{top.block_seed, top.key, top.engine};
 }
 
-WorkerBlock::WorkerBlock(const BlockContext& context, std::uint32_t worker, Site site) {
+WorkerBlock::WorkerBlock(const BlockContext& context, std::uint32_t worker, Site site)
+    : frame_id_(detail::enter_worker_block(context, worker, site)) {}
+
+namespace detail {
+
+std::uint64_t enter_worker_block(const BlockContext& context, std::uint32_t worker, Site site) {
   if (worker == ~std::uint32_t{0}) {
     throw Error("rb::WorkerBlock: worker index 2^32 - 1 is reserved; use 0 .. 2^32 - 2.");
   }
@@ -252,9 +257,11 @@ WorkerBlock::WorkerBlock(const BlockContext& context, std::uint32_t worker, Site
   frame.position = 0;
   frame.site = site;
   ts.frames.push_back(std::move(frame));
-  detail::enable_routing();
-  frame_id_ = ts.frames.back().id;
+  enable_routing();
+  return ts.frames.back().id;
 }
+
+}  // namespace detail
 
 WorkerBlock::~WorkerBlock() noexcept {
   try {

@@ -1,6 +1,6 @@
-// rb's dispatch key changes nothing for ops that are not torch's random ops: meta tensors, composite
-// kernels of any namespace (also of operators defined after rb was loaded) and BackendSelect ops
-// run as on a thread rb never touched. See Note [Composite kernels at CustomRNGKeyId].
+// rb's dispatch key changes nothing for ops that are not torch's random ops: meta tensors,
+// composite kernels of any namespace (also of operators defined after rb was loaded) and
+// BackendSelect ops run as on a thread rb never touched. See Note [Composite kernels at CustomRNGKeyId].
 #include <atomic>
 #include <functional>
 #include <optional>

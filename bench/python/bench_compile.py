@@ -107,7 +107,8 @@ def main():
     print(f"{'':16} {'ms/step':>8} {'vs outside rb':>14}")
     for name, values in results.items():
         m = statistics.median(values)
-        print(f"{name:16} {m:8.2f} {m / base:13.2f}x   (rounds: {', '.join(f'{v:.2f}' for v in values)})")
+        rounds = ", ".join(f"{v:.2f}" for v in values)
+        print(f"{name:16} {m:8.2f} {m / base:13.2f}x   (rounds: {rounds})")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"torch": torch.__version__, "results_ms": results}, f, indent=1)

@@ -220,6 +220,9 @@ struct EntryOptions {
 /// enter_block with explicit options.
 std::uint64_t enter_block(std::uint64_t block_seed, OnExit on_exit, Engine engine,
                           const EntryOptions& options);
+/// Enters a WorkerBlock on the calling thread and returns its frame id (what WorkerBlock does;
+/// exit_block leaves it).
+std::uint64_t enter_worker_block(const BlockContext& context, std::uint32_t worker, Site site = {});
 
 /// One open block of the calling thread, as rblock.check_consistent compares them across ranks.
 struct OpenBlock {

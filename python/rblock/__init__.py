@@ -72,6 +72,11 @@ __all__ = [
     "trace",
     "stop_trace",
     "tracing",
+    "reserve",
+    "Stream",
+    "current_context",
+    "BlockContext",
+    "WorkerBlock",
 ]
 
 Error = _C.Error
@@ -377,6 +382,7 @@ def generator(block_seed, device="cpu"):
         raise Error(_UNSEEDED.format(what="rblock.generator() called")) from None
 
 
+from .kernels import BlockContext, Stream, WorkerBlock, current_context, reserve  # noqa: E402
 from . import distributed as _distributed  # noqa: E402  (it uses the names above)
 from .distributed import check_consistent, set_rank, worker_init_fn  # noqa: E402
 from .checkpoint import load_state_dict, state_dict  # noqa: E402

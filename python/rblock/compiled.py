@@ -6,12 +6,12 @@ Note [Random ops under torch.compile]
 By default Inductor replaces torch's random ops with its own Philox, seeded by a draw from torch's
 default generator: a compiled function then draws other numbers than its eager twin, and in a
 philox-engine block it would not draw rb's numbers at all. Inductor's ``fallback_random`` config
-keeps every random op a call to the op's eager kernel, through the dispatcher, in program order
-(Inductor chains them and never removes an unused one), while the rest of the graph is compiled and
-fused as usual. rb turns it on when it is seeded (``rblock.set_seed``) and relies on it from then
-on. Where Inductor does not chain those calls in program order itself (torch 2.11; 2.15 does), rb
-also turns off the two passes that move independent nodes (``reorder_for_locality``,
-``reorder_for_peak_memory``): they swapped draws. Each call then reaches rb's kernels at run time and picks its engine there, as in eager code
+keeps every random op a call to the op's eager kernel, through the dispatcher, never removing an
+unused one, while the rest of the graph is compiled and fused as usual. rb turns it on when it is
+seeded (``rblock.set_seed``) and relies on it from then on. Where Inductor does not chain those
+calls in program order itself (torch 2.11; 2.15 does), rb also turns off the two passes that move
+independent nodes (``reorder_for_locality``, ``reorder_for_peak_memory``): they swapped draws.
+Each call then reaches rb's kernels at run time and picks its engine there, as in eager code
 (``Note [Philox engine streams]``): the engine marked in torch's CPU generator state, else the
 calling thread's. So one compiled graph serves every block and both engines without a recompile,
 and it keeps working where the engine is only known at run time (a checkpoint's recompute after
@@ -75,8 +75,8 @@ def _check_on_compile_start(*_args):
             "rb set), but rb needs it under torch.compile: without fallback_random Inductor "
             "replaces random ops with its own generator (and this torch's Inductor reorders "
             "them unless those passes are off), so compiled code would draw other numbers than "
-            "eager code, and not rb's in a philox-engine block. Leave rb's settings (rblock.set_seed "
-            "makes them), or compile before seeding rb."
+            "eager code, and not rb's in a philox-engine block. Leave rb's settings "
+            "(rblock.set_seed makes them), or compile before seeding rb."
         )
 
 

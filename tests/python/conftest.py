@@ -21,6 +21,10 @@ from reproducible_block import Reproducible_Block  # noqa: E402
 
 SEED = 42
 HAS_CUDA = torch.cuda.is_available()
+# Without a GPU, Triton kernels (tests/python/test_triton.py) run in Triton's interpreter, on CPU
+# tensors; it must be chosen before Triton is imported (torch.compile imports it).
+if not HAS_CUDA:
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 # Each generator a block covers, by name; CUDA only where a GPU is present.
 GENERATORS = ["random", "numpy", "torch_cpu", "torch_cuda"]
 
