@@ -25,6 +25,13 @@ set_property(SOURCE ${PROJECT_SOURCE_DIR}/src/trace_environment.cpp APPEND PROPE
 
 add_library(rb_torch SHARED ${rb_torch_sources})
 add_library(rb::torch ALIAS rb_torch)
+# The op kernels (src/ops/) all include ATen's operator headers, whose parsing is most of their
+# compile time: they share one precompiled header of them. The other sources include little of
+# torch (and the CPU kernels are compiled with other instruction sets), so they skip it.
+target_precompile_headers(rb_torch PRIVATE <ATen/ATen.h> <ATen/Operators.h> <torch/library.h>)
+set(rb_torch_without_pch ${rb_torch_sources})
+list(FILTER rb_torch_without_pch EXCLUDE REGEX "/src/ops/")
+set_source_files_properties(${rb_torch_without_pch} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
 set_target_properties(rb_torch PROPERTIES
   EXPORT_NAME torch
   OUTPUT_NAME rb_torch

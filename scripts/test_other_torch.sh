@@ -9,13 +9,15 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 spec=$($python scripts/torch_window.py other-end)
 venv=build-venv-torch
-echo "== the other end of the torch window: $spec, in $venv/ =="
+source scripts/phases.sh
+phase "other torch ($spec): virtual environment and pip install"
 [ -x "$venv/bin/python" ] || $python -m venv "$venv"
 PIP_ROOT_USER_ACTION=ignore "$venv/bin/python" -m pip install -q --disable-pip-version-check \
   "$spec" numpy pytest "scikit-build-core>=0.10"
 "$venv/bin/python" -c 'import torch; print("torch", torch.__version__, "in", torch.__file__)'
 
 export PYTHON=$PWD/$venv/bin/python
+phase "other torch: build and run the C++ suites that use torch"
 source scripts/env.sh
 cmake -S . -B build-other-torch -G Ninja -DCMAKE_BUILD_TYPE=Release -DRB_CUDA=OFF \
   -DRB_BUILD_BENCHMARKS=OFF -DRB_BUILD_EXAMPLES=OFF -DCMAKE_PREFIX_PATH="$RB_TORCH_PREFIX" \
@@ -29,8 +31,11 @@ cmake --build build-other-torch --parallel "$(nproc)" --target "${torch_tests[@]
 (cd build-other-torch && ctest --output-on-failure --timeout 900 --parallel "$(nproc)" \
   -R "^($(IFS='|'; echo "${torch_tests[*]}"))\$")
 
+phase "other torch: Python package, pip install"
 # The package's own build tree (pyproject's build-dir is per wheel tag, so it would be shared with
 # the installed torch's build): a separate one.
 PIP_ROOT_USER_ACTION=ignore "$PYTHON" -m pip install -q --disable-pip-version-check \
   --no-build-isolation --no-deps --config-settings=build-dir=build-python-other-torch .
+phase "other torch: Python tests (pytest)"
 "$PYTHON" -m pytest -q tests/python
+phase_end
