@@ -19,8 +19,13 @@ PIP_ROOT_USER_ACTION=ignore "$venv/bin/python" -m pip install -q --disable-pip-v
 export PYTHON=$PWD/$venv/bin/python
 phase "other torch: build and run the C++ suites that use torch"
 source scripts/env.sh
-cmake -S . -B build-other-torch -G Ninja -DCMAKE_BUILD_TYPE=Release -DRB_CUDA=OFF \
-  -DRB_BUILD_BENCHMARKS=OFF -DRB_BUILD_EXAMPLES=OFF -DCMAKE_PREFIX_PATH="$RB_TORCH_PREFIX" \
+# With nvcc, for sm_90 only: the same build gives the GPU machine's prebuilt carry below (its torch
+# is 2.11), so no target is built twice.
+cuda=OFF
+command -v nvcc >/dev/null && cuda=ON
+cmake -S . -B build-other-torch -G Ninja -DCMAKE_BUILD_TYPE=Release -DRB_CUDA=$cuda \
+  -DRB_CUDA_ARCHITECTURES=90 -DRB_BUILD_BENCHMARKS=ON -DRB_BUILD_EXAMPLES=ON \
+  -DCMAKE_PREFIX_PATH="$RB_TORCH_PREFIX" \
   >build-other-torch-configure.log 2>&1 || { cat build-other-torch-configure.log; exit 1; }
 # The suites that use torch (the golden table of rb's generator among them); the torch-free core's
 # suites (Philox, paths, portable math, their golden tables) and the CUDA ones do not depend on it.
@@ -30,6 +35,12 @@ torch_tests=(block_test block_unseeded_test ranks_test generator_test generator_
 cmake --build build-other-torch --parallel "$(nproc)" --target "${torch_tests[@]}"
 (cd build-other-torch && ctest --output-on-failure --timeout 900 --parallel "$(nproc)" \
   -R "^($(IFS='|'; echo "${torch_tests[*]}"))\$")
+
+if [ $cuda = ON ] && [[ "$spec" == *2.11* ]]; then
+  phase "GPU carry: prebuilt sm_90 binaries against torch 2.11, then the dry run"
+  bash scripts/prepare_gpu_carry.sh --from build-other-torch
+  bash scripts/gpu.sh --dry-run
+fi
 
 phase "other torch: Python package, pip install"
 # The package's own build tree (pyproject's build-dir is per wheel tag, so it would be shared with
