@@ -5,6 +5,7 @@
 #include <limits>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <ATen/MemoryOverlap.h>
@@ -72,6 +73,21 @@ void check_supported(const Tensor& t, const char* op) {
               "uint8 and signed integer tensors");
 }
 void check_no_overlap(const Tensor& out) { at::assert_no_internal_overlap(out); }
+
+void* scratch(std::size_t bytes) {
+  constexpr std::size_t kKept = std::size_t{64} << 20;
+  thread_local std::vector<std::uint64_t> kept;
+  thread_local std::vector<std::uint64_t> fresh;
+  fresh.clear();
+  fresh.shrink_to_fit();  // a larger request's buffer is never kept
+  const std::size_t words = (bytes + 7) / 8;
+  if (bytes > kKept) {
+    fresh.resize(words);
+    return fresh.data();
+  }
+  if (kept.size() < words) kept.resize(words);
+  return kept.data();
+}
 
 // ---- Fill ---------------------------------------------------------------------------------------
 

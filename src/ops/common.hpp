@@ -96,6 +96,13 @@ void fill(Tensor& self, FillRequest request, const OptGen& gen, const char* op);
 /// A request for `sampler` with 64-bit elements if `wide`, and parameters a, b.
 FillRequest request(Sampler sampler, bool wide, double a = 0, double b = 0);
 
+/// Room for `bytes` bytes of a CPU kernel's scratch, valid until the calling thread's next call. A
+/// buffer touched for the first time costs the kernel a page fault per 4 KiB (on this project's
+/// machine about as much as a pass over it), so each thread keeps its largest one up to 64 MiB for
+/// the next call; a larger request gets a fresh one. Call it before drawing (Note [Check, allocate,
+/// then claim]).
+void* scratch(std::size_t bytes);
+
 /// The largest value of an integer dtype (bool: 1). src/ops/integers.cpp.
 std::int64_t integer_max(at::ScalarType t);
 

@@ -1,8 +1,14 @@
 // rb's multinomial: with replacement by the inverse CDF, without by the exponential race.
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
 #include <ATen/Operators.h>
 #include <ATen/native/Resize.h>
 #include <torch/library.h>
@@ -25,10 +31,112 @@ namespace {
 // with fewer nonzero categories than samples draws the zero-probability ones last, by index.
 // Both advance the stream by a fixed amount: ceil(R S / 2) or ceil(R C / 2) outputs.
 
+// Note [multinomial on the CPU]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// The CPU computes Note [multinomial] without torch's tensor ops, in as few passes over the
+// probabilities as it can, reading them in their own dtype (each value as the double it converts
+// to exactly): one pass checks every row and, with replacement, computes each row's cumulative sum
+// in order (what cumsum computes, addition for addition), so that each sample is a binary search
+// (searchsorted's right side); without replacement one pass over each row keeps the S smallest
+// (key, index) pairs in a heap, since the first S of a stable sort are the S smallest pairs in
+// order. The draws (the same stream elements) and so the results are the same bits as the tensor
+// formulation the CUDA path runs (tests/multinomial_test.cpp compares them).
+
+/// Checks every row of probabilities (finite, >= 0, not all 0), reading them as doubles; with
+/// `cdf`, also writes each row's cumulative sum there, in order (what cumsum computes: the
+/// check and the sums are one pass, and draw nothing).
+template <class T>
+void check_rows(const T* p, std::int64_t rows, std::int64_t categories, double* cdf) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T* row = p + r * categories;
+    bool bad = false, any = false;
+    double sum = 0;
+    for (std::int64_t c = 0; c < categories; ++c) {
+      const double v = static_cast<double>(row[c]);
+      bad |= !(v >= 0 && v <= std::numeric_limits<double>::max());  // NaN, < 0 or inf
+      any |= v > 0;
+      if (cdf != nullptr) cdf[r * categories + c] = sum += v;
+    }
+    TORCH_CHECK(!bad, "rb: multinomial expects probabilities that are finite and >= 0");
+    TORCH_CHECK(any, "rb: multinomial: a row of probabilities sums to 0");
+  }
+}
+
+/// With replacement: `u` holds rows x n_sample uniforms already drawn, `cdf` the rows' cumulative
+/// sums.
+void sample_with_replacement(std::int64_t rows, std::int64_t categories, std::int64_t n_sample,
+                             const double* u, const double* cdf_all, std::int64_t* out) {
+  at::parallel_for(0, rows, 1, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t r = first; r < last; ++r) {
+      const double* cdf = cdf_all + r * categories;
+      const double total = cdf[categories - 1];
+      const double below_total = std::nextafter(total, 0.0);
+      for (std::int64_t s = 0; s < n_sample; ++s) {
+        const double v = std::min(u[r * n_sample + s] * total, below_total);
+        out[r * n_sample + s] = std::upper_bound(cdf, cdf + categories, v) - cdf;
+      }
+    }
+  });
+}
+
+/// Without replacement: `e` holds rows x categories exponentials already drawn; the n_sample
+/// smallest (E / p, index) pairs of each row, ascending.
+template <class T>
+void sample_without_replacement(const T* p, std::int64_t rows, std::int64_t categories,
+                                std::int64_t n_sample, const double* e, std::int64_t* out) {
+  at::parallel_for(0, rows, 1, [&](std::int64_t first, std::int64_t last) {
+    using Pair = std::pair<double, std::int64_t>;  // (key, index): compared lexicographically
+    std::vector<Pair> heap;                        // a max-heap of the smallest pairs so far
+    heap.reserve(static_cast<std::size_t>(n_sample));
+    for (std::int64_t r = first; r < last; ++r) {
+      const T* row = p + r * categories;
+      const double* er = e + r * categories;
+      heap.clear();
+      for (std::int64_t c = 0; c < categories; ++c) {
+        const double pc = static_cast<double>(row[c]);
+        const double key = pc > 0 ? er[c] / pc : std::numeric_limits<double>::infinity();
+        if (static_cast<std::int64_t>(heap.size()) < n_sample) {
+          heap.emplace_back(key, c);
+          std::push_heap(heap.begin(), heap.end());
+        } else if (key < heap.front().first) {  // a tie loses: its index is larger
+          std::pop_heap(heap.begin(), heap.end());
+          heap.back() = {key, c};
+          std::push_heap(heap.begin(), heap.end());
+        }
+      }
+      std::sort_heap(heap.begin(), heap.end());
+      for (std::int64_t s = 0; s < n_sample; ++s) out[r * n_sample + s] = heap[s].second;
+    }
+  });
+}
+
 /// Draws into `result`, a contiguous int64 tensor of (rows, n_sample), after every check and
 /// allocation (Note [Check, allocate, then claim]).
 void multinomial_into(const Tensor& self, std::int64_t n_sample, bool replacement,
                       const OptGen& gen, Tensor& result) {
+  if (self.is_cpu()) {  // Note [multinomial on the CPU]
+    const Tensor p = (self.dim() == 1 ? self.unsqueeze(0) : self).contiguous();
+    const std::int64_t rows = p.size(0), categories = p.size(1);
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, p.scalar_type(), "multinomial", [&] {
+      const auto* data = p.const_data_ptr<scalar_t>();
+      auto* out = result.data_ptr<std::int64_t>();
+      if (replacement) {
+        auto* cdf = static_cast<double*>(scratch(static_cast<std::size_t>(rows * categories) * 8));
+        check_rows(data, rows, categories, cdf);
+        Tensor u = at::empty({rows, n_sample}, p.options().dtype(at::kDouble));
+        u.uniform_(0, 1, gen);
+        sample_with_replacement(rows, categories, n_sample, u.const_data_ptr<double>(), cdf, out);
+      } else {
+        check_rows(data, rows, categories, static_cast<double*>(nullptr));
+        Tensor e = at::empty({rows, categories}, p.options().dtype(at::kDouble));
+        e.exponential_(1, gen);
+        sample_without_replacement(data, rows, categories, n_sample, e.const_data_ptr<double>(),
+                                   out);
+      }
+    });
+    return;
+  }
+  // CUDA: Note [multinomial] as tensor ops.
   const Tensor p = (self.dim() == 1 ? self.unsqueeze(0) : self).to(at::kDouble).contiguous();
   const std::int64_t rows = p.size(0), categories = p.size(1);
   TORCH_CHECK(at::isfinite(p).all().item<bool>() && p.ge(0).all().item<bool>(),
@@ -49,20 +157,10 @@ void multinomial_into(const Tensor& self, std::int64_t n_sample, bool replacemen
     const Tensor zero = p.le(0);
     Tensor keys = at::empty({rows, categories}, p.options());
     Tensor order = at::empty({rows, categories}, p.options().dtype(at::kLong));
-    Tensor sorted = keys.is_cpu() ? Tensor() : at::empty_like(keys);
+    Tensor sorted = at::empty_like(keys);
     keys.exponential_(1, gen);
     keys.div_(p).masked_fill_(zero, std::numeric_limits<double>::infinity());
-    if (keys.is_cpu()) {
-      // Keys are > 0, and positive doubles order as their bits do as int64: the O(C) argsort of
-      // randperm gives the stable sort's order, with no allocation of torch's.
-      const auto* key_bits = reinterpret_cast<const std::int64_t*>(keys.const_data_ptr<double>());
-      for (std::int64_t r = 0; r < rows; ++r) {
-        argsort_keys(key_bits + r * categories, categories,
-                     order.data_ptr<std::int64_t>() + r * categories);
-      }
-    } else {
-      at::sort_out(sorted, order, keys, /*stable=*/true, /*dim=*/1, /*descending=*/false);
-    }
+    at::sort_out(sorted, order, keys, /*stable=*/true, /*dim=*/1, /*descending=*/false);
     result.copy_(order.narrow(1, 0, n_sample));
   }
 }

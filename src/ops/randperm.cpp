@@ -10,6 +10,8 @@
 #include <torch/library.h>
 
 #include "../ops.hpp"
+#include "argsort.hpp"
+#include "rb/convert.hpp"
 #include "common.hpp"
 
 namespace rb::detail {
@@ -19,58 +21,23 @@ namespace rb::detail {
 // randperm(n) draws n 64-bit keys (64-bit elements, so the call advances ceil(n / 2)) and returns
 // the indices that sort them, as signed 64-bit integers, ascending, ties broken by index (a stable
 // sort). Every device sorts the same keys into the same order, so the permutation is identical on
-// the CPU and on any GPU; two keys tie with probability about n^2 / 2^65.
+// the CPU and on any GPU; two keys tie with probability about n^2 / 2^65. The CPU sorts them by
+// Note [randperm's radix sort] (src/ops/argsort.hpp), CUDA by torch's stable sort.
 
 void argsort_keys(const std::int64_t* keys, std::int64_t n, std::int64_t* out) {
   if (n <= 0) return;
-  // Each key becomes one 64-bit word: its top 64 - b bits (as unsigned after flipping the sign
-  // bit, which orders like signed), then its index in the low b = ceil(log2 n) bits. Sorting the
-  // words sorts by key, ties by index. A stable LSD radix sort on the top bits that matter (about
-  // log2 n of them, in passes of at most 11 bits: 2048 cache-friendly streams) orders them; the
-  // few runs whose top bits agree (two keys share their top 64 - b bits with probability about
-  // n^2 / 2^(65 - b)) are finished by an insertion sort on the full keys.
-  int b = 1;
-  while ((std::int64_t{1} << b) < n) ++b;
-  const std::uint64_t index_mask = (std::uint64_t{1} << b) - 1;
-  auto top = [](std::int64_t key) {
-    return static_cast<std::uint64_t>(key) ^ (std::uint64_t{1} << 63);
+  const std::uint64_t index_mask = (std::uint64_t{1} << index_bits(n)) - 1;
+  auto full_key = [keys](std::int64_t i) {  // as unsigned: the sign bit flipped orders alike
+    return static_cast<std::uint64_t>(keys[i]) ^ (std::uint64_t{1} << 63);
   };
-  std::uint64_t* a = reinterpret_cast<std::uint64_t*>(out);  // the output buffer holds the words
-  for (std::int64_t i = 0; i < n; ++i)
-    a[i] = (top(keys[i]) & ~index_mask) | static_cast<std::uint64_t>(i);
-  std::vector<std::uint64_t> scratch(static_cast<std::size_t>(n));
-  std::uint64_t* from = a;
-  std::uint64_t* to = scratch.data();
-  constexpr int kRadix = 11;
-  // The top bits that almost surely tell keys apart, and never an index bit: past n = 2^20 the
-  // word has fewer than 2b + 2 key bits, and then all of them are sorted.
-  const int sorted_bits = std::min(64 - b, 2 * b + 2);
-  for (int low = 64 - sorted_bits; low < 64; low += kRadix) {
-    const int width = std::min(kRadix, 64 - low);
-    const std::uint64_t mask = (std::uint64_t{1} << width) - 1;
-    std::vector<std::int64_t> next((std::size_t{1} << width) + 1, 0);
-    for (std::int64_t i = 0; i < n; ++i) ++next[((from[i] >> low) & mask) + 1];
-    for (std::size_t d = 1; d < next.size(); ++d) next[d] += next[d - 1];
-    for (std::int64_t i = 0; i < n; ++i) to[next[(from[i] >> low) & mask]++] = from[i];  // stable
-    std::swap(from, to);
-  }
-  // Finish: insertion sort by (full key, index) inside the rare runs whose sorted top bits agree;
-  // across different top bits the radix order is final.
-  const int cut = 64 - sorted_bits;
-  for (std::int64_t i = 1; i < n; ++i) {
-    const std::uint64_t moving = from[i];
-    if ((from[i - 1] >> cut) != (moving >> cut)) continue;
-    const std::int64_t key = keys[moving & index_mask];
-    std::int64_t j = i;
-    for (; j > 0 && (from[j - 1] >> cut) == (moving >> cut); --j) {
-      const std::uint64_t prev = from[j - 1];
-      const std::int64_t prev_key = keys[prev & index_mask];
-      if (prev_key < key || (prev_key == key && (prev & index_mask) < (moving & index_mask))) break;
-      from[j] = prev;
-    }
-    from[j] = moving;
-  }
-  for (std::int64_t i = 0; i < n; ++i) out[i] = static_cast<std::int64_t>(from[i] & index_mask);
+  std::vector<std::uint64_t> words(static_cast<std::size_t>(n)), sorted(words.size());
+  radix_argsort(
+      n,
+      [&](std::int64_t first, std::int64_t last, std::uint64_t* w) {
+        for (std::int64_t i = first; i < last; ++i)
+          w[i - first] = (full_key(i) & ~index_mask) | static_cast<std::uint64_t>(i);
+      },
+      full_key, words.data(), sorted.data(), out);
 }
 
 }  // namespace rb::detail
@@ -104,6 +71,39 @@ void check_randperm_dtype(std::int64_t n, at::ScalarType t) {
   }
 }
 
+/// The CPU's randperm: the keys are never stored; the radix sort makes each word straight from
+/// the Philox words of its key (element i of the n 64-bit elements randperm claims: key
+/// -2^63 + x_i, so x_i is the key as unsigned, Note [randperm's radix sort]), and a rare tie of
+/// top bits recomputes the two keys from the stream.
+Tensor& randperm_cpu(std::int64_t n, const OptGen& gen, Tensor& out) {
+  const bool direct = out.scalar_type() == at::kLong && out.is_contiguous();
+  Tensor order = direct ? out : at::empty({n}, out.options().dtype(at::kLong));
+  // The words; `order` holds them first.
+  auto* sorted = static_cast<std::uint64_t*>(scratch(static_cast<std::size_t>(n) * 8));
+  Fill fill(order, gen, "randperm");
+  const Stream stream = fill.claim(/*wide=*/true);
+  const std::uint64_t index_mask = (std::uint64_t{1} << index_bits(n)) - 1;
+  auto make_words = [&](std::int64_t first, std::int64_t last, std::uint64_t* w) {
+    constexpr std::int64_t kBatch = 512;  // Philox outputs at a time: 8 KiB of words
+    alignas(64) std::uint64_t raw[2 * kBatch];  // output j's two 64-bit elements: raw[2j], raw[2j + 1]
+    for (std::int64_t i = first; i < last;) {  // first is even: a chunk starts on an output
+      const std::int64_t count = std::min<std::int64_t>(kBatch, (last - i + 1) / 2);
+      philox_words(stream, static_cast<std::uint64_t>(i / 2), static_cast<std::uint64_t>(count),
+                   reinterpret_cast<std::uint32_t*>(raw));  // little-endian: words 2h, 2h + 1
+      const std::int64_t m = std::min(last - i, 2 * count);
+      for (std::int64_t k = 0; k < m; ++k)
+        w[i - first + k] = (raw[k] & ~index_mask) | static_cast<std::uint64_t>(i + k);
+      i += m;
+    }
+  };
+  auto full_key = [&](std::int64_t i) {
+    return word64(stream.draw(static_cast<std::uint64_t>(i / 2)), static_cast<unsigned>(i % 2));
+  };
+  auto* words = reinterpret_cast<std::uint64_t*>(order.data_ptr<std::int64_t>());
+  radix_argsort(n, make_words, full_key, words, sorted, order.data_ptr<std::int64_t>());
+  return direct ? out : out.copy_(order);
+}
+
 Tensor& randperm_out(c10::DispatchKeySet ks, c10::SymInt n_sym, OptGen gen, Tensor& out) {
   if (!use_rb(gen, out, Fills::supported))
     return at::_ops::randperm_generator_out::redispatch(below(ks), n_sym, gen, out);
@@ -114,15 +114,10 @@ Tensor& randperm_out(c10::DispatchKeySet ks, c10::SymInt n_sym, OptGen gen, Tens
   // Every check and allocation before drawing (Note [Check, allocate, then claim]).
   at::native::resize_output(out, {n});
   check_no_overlap(out);
+  if (out.is_cpu()) return randperm_cpu(n, gen, out);
   Tensor keys = at::empty({n}, out.options().dtype(at::kLong));
-  Tensor order = keys.is_cpu() ? at::empty({n}, keys.options()) : Tensor();
   fill_random(keys, std::numeric_limits<std::int64_t>::min(), 0, gen, "randperm");
-  if (keys.is_cpu()) {  // O(n) on the CPU; the same order as the stable sort that CUDA runs
-    argsort_keys(keys.data_ptr<std::int64_t>(), n, order.data_ptr<std::int64_t>());
-  } else {
-    order = std::get<1>(keys.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
-  }
-  return out.copy_(order);
+  return out.copy_(std::get<1>(keys.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false)));
 }
 
 }  // namespace
