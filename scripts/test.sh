@@ -33,7 +33,7 @@ phase "AddressSanitizer + UBSan: build and run the C++ tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRB_ASAN=ON -DRB_CUDA=OFF \
   -DRB_BUILD_BENCHMARKS=OFF -DRB_BUILD_EXAMPLES=OFF -DCMAKE_PREFIX_PATH="$RB_TORCH_PREFIX" \
   >build-asan-configure.log 2>&1 || { cat build-asan-configure.log; exit 1; }
-asan_tests=(philox_test block_test block_unseeded_test engine_test dispatch_test generator_test generator_golden_test
+asan_tests=(philox_test block_test block_unseeded_test engine_test dispatch_test multinomial_test generator_test generator_golden_test
             path_test ranks_test ops_checks_test limits_test memory_test fork_test toy_model_test
             protocol_test state_test)
 cmake --build build-asan --parallel "$(nproc)" --target "${asan_tests[@]}"

@@ -30,7 +30,7 @@ cmake -S . -B build-other-torch -G Ninja -DCMAKE_BUILD_TYPE=Release -DRB_CUDA=$c
 # The suites that use torch (the golden table of rb's generator among them); the torch-free core's
 # suites (Philox, paths, portable math, their golden tables) and the CUDA ones do not depend on it.
 torch_tests=(block_test block_unseeded_test ranks_test generator_test generator_golden_test
-             philox_batch_test engine_test dispatch_test protocol_test state_test ops_checks_test limits_test
+             philox_batch_test engine_test dispatch_test multinomial_test protocol_test state_test ops_checks_test limits_test
              memory_test fork_test reuse_test trace_test toy_model_test)
 cmake --build build-other-torch --parallel "$(nproc)" --target "${torch_tests[@]}"
 (cd build-other-torch && ctest --output-on-failure --timeout 900 --parallel "$(nproc)" \

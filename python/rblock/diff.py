@@ -139,9 +139,10 @@ def _describe(record):
     return f"{label}, entered at {site}, depth {record.get('depth')}"
 
 
-def compare(path_a, path_b, ignore_cut_line=False, out=sys.stdout):
-    """Compares two traces, writes the report to `out` and returns the exit status (0 or 1);
-    raises TraceError when one cannot be read."""
+def compare(path_a, path_b, ignore_cut_line=False, out=None):
+    """Compares two traces, writes the report to `out` (sys.stdout as it is when called, by
+    default) and returns the exit status (0 or 1); raises TraceError when one cannot be read."""
+    out = sys.stdout if out is None else out
     env_a, blocks_a = read_trace(path_a, ignore_cut_line)
     env_b, blocks_b = read_trace(path_b, ignore_cut_line)
     streams_a, streams_b = _streams(blocks_a), _streams(blocks_b)

@@ -1,6 +1,8 @@
 """python -m rblock.diff: two runs of the toy model, one with an extra draw in block 44, diverge at
 block 44 and its place; identical runs give exit 0; unreadable traces give exit 2 and say why."""
 
+import contextlib
+import io
 import json
 import os
 import pathlib
@@ -8,6 +10,8 @@ import subprocess
 import sys
 
 import pytest
+
+import rblock.diff
 
 HERE = pathlib.Path(__file__).resolve().parent
 JOB = HERE / "trace_job.py"
@@ -21,9 +25,21 @@ def run_job(trace, *args, **environment):
 
 
 def diff(*args):
-    result = subprocess.run([sys.executable, "-m", "rblock.diff", *map(str, args)],
-                            capture_output=True, text=True, timeout=300)
-    return result.returncode, result.stdout, result.stderr
+    """(exit status, stdout, stderr) of rblock.diff's main, run in this process (a new
+    interpreter costs seconds of importing torch; test_command_line runs the real command)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = rblock.diff.main([str(a) for a in args])
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_command_line(runs):
+    a, b, extra = runs
+    for args, status in [((a, b), 0), ((a, extra), 1), ((a, a.with_name("missing")), 2)]:
+        result = subprocess.run([sys.executable, "-m", "rblock.diff", *map(str, args)],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == status, result.stdout + result.stderr
+        assert (result.returncode, result.stdout, result.stderr) == diff(*args)
 
 
 @pytest.fixture(scope="module")
