@@ -8,7 +8,7 @@ reads a reservation through ``rblock.triton`` (see rb's README, "Triton kernels"
 
 import threading
 
-from . import _C, ArgumentError, ArgumentTypeError, Error, _UNSEEDED
+from . import _C, ArgumentError, ArgumentTypeError, Error, _UNSEEDED, _check_seed
 
 __all__ = ["Stream", "reserve", "BlockContext", "current_context", "WorkerBlock"]
 
@@ -37,7 +37,7 @@ class Stream:
 
     def draw(self, j):
         """Output ``j`` of the reservation, computed on the host: four 32-bit words."""
-        j = _check_u64(j, "Stream.draw's j")
+        j = _check_seed(j, "Stream.draw's j")
         if j >= self.n_counters:
             raise ArgumentError(
                 f"rblock: Stream.draw({j}) is beyond the reservation of {self.n_counters} outputs")
@@ -58,19 +58,6 @@ class Stream:
         return hash(tuple(getattr(self, k) for k in self.__slots__))
 
 
-def _check_u64(value, what):
-    if isinstance(value, bool):
-        raise ArgumentTypeError(f"rblock: {what} must be an int, not a bool ({value!r})")
-    try:
-        value = value.__index__()
-    except (AttributeError, TypeError):
-        raise ArgumentTypeError(
-            f"rblock: {what} must be an int, not {type(value).__name__} ({value!r})") from None
-    if not 0 <= value <= _MAX_U64:
-        raise ArgumentError(f"rblock: {what} must be in [0, 2**64 - 1], got {value}")
-    return value
-
-
 def reserve(n_counters):
     """Reserves ``n_counters`` consecutive outputs of the rb stream of the calling thread's
     innermost block (block 0's outside blocks; a ``WorkerBlock``'s sub-stream in a worker) and
@@ -81,7 +68,7 @@ def reserve(n_counters):
     captured launch would replay the same numbers) and past the stream's end (2**64 - 1 outputs),
     changing nothing; ``rblock.ArgumentTypeError`` / ``ArgumentError`` for a count that is not an
     int in [0, 2**64)."""
-    n_counters = _check_u64(n_counters, "reserve's n_counters")
+    n_counters = _check_seed(n_counters, "reserve's n_counters")
     try:
         _C.initial_seed()
     except Error:
@@ -135,7 +122,7 @@ class WorkerBlock:
             raise ArgumentTypeError(
                 f"rblock.WorkerBlock: context must come from rblock.current_context(), not "
                 f"{type(context).__name__}")
-        worker = _check_u64(worker, "WorkerBlock's worker")
+        worker = _check_seed(worker, "WorkerBlock's worker")
         if worker >= 2**32 - 1:
             raise ArgumentError(
                 f"rblock.WorkerBlock: worker must be in [0, 2**32 - 2], got {worker}")
