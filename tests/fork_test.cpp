@@ -1,6 +1,6 @@
-// rb's parallel fills never hang in a child forked after the parent ran a parallel op (GNU
-// OpenMP's thread pool does not survive fork), and give the same bits there. Not run under
-// ThreadSanitizer, which does not support fork in multi-threaded programs.
+// rb's parallel fills, randperm and multinomial never hang in a child forked after the parent ran
+// a parallel op (GNU OpenMP's thread pool does not survive fork), and give the same bits there.
+// Not run under ThreadSanitizer, which does not support fork in multi-threaded programs.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,11 +20,16 @@
 namespace rb {
 namespace {
 
-/// What the child draws: 4M elements, large enough for at::parallel_for to split.
+/// What the child draws: 4M elements, large enough for at::parallel_for to split, and the sorts
+/// and searches of randperm and multinomial, which split their work too.
 std::uint64_t draw() {
   const auto a = torch::rand({std::int64_t{1} << 22}, make_generator(9));
+  const auto perm = torch::randperm(std::int64_t{1} << 20, make_generator(12));
+  const auto p = torch::rand({64, 1000}, make_generator(13));
   Block b(10, OnExit::keep, Engine::philox);
-  return test::fnv1a(a) ^ test::fnv1a(torch::randn({std::int64_t{1} << 22}));
+  return test::fnv1a(a) ^ test::fnv1a(torch::randn({std::int64_t{1} << 22})) ^
+         test::fnv1a(perm) ^ test::fnv1a(torch::multinomial(p, 10)) ^
+         test::fnv1a(torch::multinomial(p, 10, /*replacement=*/true));
 }
 
 TEST(Fork, FillsInAChildForkedAfterAParallelOpFinishAndGiveTheSameBits) {

@@ -6,9 +6,8 @@
 #include <cstring>
 #include <string>
 
-#include <ATen/Parallel.h>
-
 #include "../fill.hpp"
+#include "../parallel.hpp"
 #include "rb/block.hpp"
 
 namespace rb::detail {
@@ -64,8 +63,9 @@ std::atomic<Isa>& selected() {
 // ~~~~~~~~~~~~~~~~~~~~~~~
 // GNU OpenMP's thread pool does not survive fork(): a child forked after its parent ran any
 // parallel region (torch's own ops start one) hangs in its next one. So in a forked child rb's CPU
-// fills run on the calling thread alone: a pthread_atfork handler records that the process is a
-// child. The values are those of any other number of threads (Note [CPU instruction sets]).
+// kernels (fills, randperm's sort, multinomial: cpu_parallel_for in src/parallel.hpp) run on the
+// calling thread alone: a pthread_atfork handler records that the process is a child. The values
+// are those of any other number of threads (Note [CPU instruction sets]).
 std::atomic<bool> g_forked{false};
 [[maybe_unused]] const int kForkHandler =
     pthread_atfork(nullptr, nullptr, [] { g_forked.store(true, std::memory_order_relaxed); });
@@ -90,6 +90,8 @@ const char* cpu_isa_name(Isa isa) {
   }
 }
 
+bool in_forked_child() noexcept { return g_forked.load(std::memory_order_relaxed); }
+
 Isa cpu_isa() { return selected().load(std::memory_order_relaxed); }
 
 void set_cpu_isa(Isa isa) {
@@ -103,14 +105,10 @@ void fill_cpu(const FillRequest& request) {
   const std::uint64_t counters = counters_for(request.n, request.wide);
   if (counters == 0) return;
   const FillRange fill = kernel(cpu_isa());
-  if (g_forked.load(std::memory_order_relaxed)) {  // See Note [Fills after fork]
-    fill(request, 0, counters);
-    return;
-  }
   // 16384 outputs (256 KiB of words) per task: large enough to amortize a task, small enough to
   // spread a few MiB over the threads.
   constexpr std::int64_t kGrain = 16384;
-  at::parallel_for(0, static_cast<std::int64_t>(counters), kGrain,
+  cpu_parallel_for(0, static_cast<std::int64_t>(counters), kGrain,
                    [&](std::int64_t begin, std::int64_t end) {
                      fill(request, static_cast<std::uint64_t>(begin), static_cast<std::uint64_t>(end));
                    });

@@ -7,7 +7,8 @@
 #include <cstdint>
 #include <vector>
 
-#include <ATen/Parallel.h>
+#include "../parallel.hpp"
+
 
 namespace rb::detail {
 
@@ -53,7 +54,7 @@ void radix_argsort(std::int64_t n, MakeWords make_words, FullKey full_key, std::
   const std::int64_t chunk = std::max<std::int64_t>(1 << 15, (n + 63) / 64);
   const std::int64_t chunks = (n + chunk - 1) / chunk;
   std::vector<std::int64_t> counts(static_cast<std::size_t>(chunks) * buckets, 0);
-  at::parallel_for(0, chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
+  cpu_parallel_for(0, chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
     for (std::int64_t c = c0; c < c1; ++c) {
       const std::int64_t first = c * chunk, last = std::min(n, first + chunk);
       make_words(first, last, words + first);
@@ -72,7 +73,7 @@ void radix_argsort(std::int64_t n, MakeWords make_words, FullKey full_key, std::
     }
   }
   bucket_start[buckets] = n;
-  at::parallel_for(0, chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
+  cpu_parallel_for(0, chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
     for (std::int64_t c = c0; c < c1; ++c) {
       const std::int64_t first = c * chunk, last = std::min(n, first + chunk);
       std::int64_t* next = counts.data() + c * buckets;
@@ -89,7 +90,7 @@ void radix_argsort(std::int64_t n, MakeWords make_words, FullKey full_key, std::
     const std::uint64_t kb = full_key(static_cast<std::int64_t>(b_word & index_mask));
     return ka != kb ? ka < kb : a < b_word;  // then by index
   };
-  at::parallel_for(0, static_cast<std::int64_t>(buckets), 1, [&](std::int64_t g0, std::int64_t g1) {
+  cpu_parallel_for(0, static_cast<std::int64_t>(buckets), 1, [&](std::int64_t g0, std::int64_t g1) {
     std::vector<std::uint64_t> temp;
     std::vector<std::uint32_t> next;
     for (std::int64_t g = g0; g < g1; ++g) {

@@ -8,12 +8,12 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
-#include <ATen/Parallel.h>
 #include <ATen/Operators.h>
 #include <ATen/native/Resize.h>
 #include <torch/library.h>
 
 #include "../ops.hpp"
+#include "../parallel.hpp"
 #include "common.hpp"
 
 namespace rb::detail::ops {
@@ -66,7 +66,7 @@ void check_rows(const T* p, std::int64_t rows, std::int64_t categories, double* 
 /// sums.
 void sample_with_replacement(std::int64_t rows, std::int64_t categories, std::int64_t n_sample,
                              const double* u, const double* cdf_all, std::int64_t* out) {
-  at::parallel_for(0, rows, 1, [&](std::int64_t first, std::int64_t last) {
+  cpu_parallel_for(0, rows, 1, [&](std::int64_t first, std::int64_t last) {
     for (std::int64_t r = first; r < last; ++r) {
       const double* cdf = cdf_all + r * categories;
       const double total = cdf[categories - 1];
@@ -84,7 +84,7 @@ void sample_with_replacement(std::int64_t rows, std::int64_t categories, std::in
 template <class T>
 void sample_without_replacement(const T* p, std::int64_t rows, std::int64_t categories,
                                 std::int64_t n_sample, const double* e, std::int64_t* out) {
-  at::parallel_for(0, rows, 1, [&](std::int64_t first, std::int64_t last) {
+  cpu_parallel_for(0, rows, 1, [&](std::int64_t first, std::int64_t last) {
     using Pair = std::pair<double, std::int64_t>;  // (key, index): compared lexicographically
     std::vector<Pair> heap;                        // a max-heap of the smallest pairs so far
     heap.reserve(static_cast<std::size_t>(n_sample));
