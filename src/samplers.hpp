@@ -3,6 +3,7 @@
 // of every value, so both devices compute the same bits. See Note [Element mapping].
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <type_traits>
 
@@ -39,6 +40,24 @@ struct Uniform32 {
     const T t = static_cast<T>(affine(u, range, from));
     return static_cast<float>(t) < to ? t : static_cast<T>(from);
   }
+};
+/// uniform in [0, 1), the default of uniform_ and torch.rand: Uniform32 and Uniform64 with
+/// from = 0, range = 1 compute u * 1 + 0 = u, always below 1, so the same bits without the affine
+/// map and the clamp.
+template <class T>
+struct UniformUnit32 {
+  RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint32_t w, std::int64_t) const {
+    if constexpr (std::is_same_v<T, c10::Half>) {
+      return static_cast<T>(uniform_half(w));
+    } else if constexpr (std::is_same_v<T, c10::BFloat16>) {
+      return static_cast<T>(uniform_bfloat16(w));
+    } else {
+      return uniform_float(w);
+    }
+  }
+};
+struct UniformUnit64 {
+  RB_HOST_DEVICE RB_FORCE_INLINE double operator()(std::uint64_t x, std::int64_t) const { return uniform_double(x); }
 };
 struct Uniform64 {
   double from, range, to;
@@ -154,6 +173,24 @@ struct Bernoulli32 {
     return static_cast<T>(bernoulli(w, p) ? 1 : 0);
   }
 };
+/// Bernoulli32 with the comparison moved to the integers: for an integer w, w < t (t = p 2^32, a
+/// double) holds iff w < ceil(t), that is w <= last = ceil(t) - 1 when 1 <= ceil(t) <= 2^32 (the
+/// dispatch keeps Bernoulli32 for t <= 0). The same bits, without a conversion to double per word.
+template <class T>
+struct BernoulliBelow32 {
+  std::uint32_t last;
+  RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint32_t w, std::int64_t) const {
+    return static_cast<T>(w <= last ? 1 : 0);
+  }
+  /// The functor for probability p if p 2^32 > 0, through `out`; false otherwise.
+  static bool make(double p, BernoulliBelow32* out) {
+    const double t = p * 0x1p32;
+    if (!(t > 0)) return false;
+    const double threshold = t >= 0x1p32 ? 0x1p32 : std::ceil(t);  // in [1, 2^32], an integer
+    out->last = static_cast<std::uint32_t>(static_cast<std::uint64_t>(threshold) - 1);
+    return true;
+  }
+};
 template <class T>
 struct Bernoulli64 {
   double p;
@@ -203,6 +240,13 @@ void dispatch_sampler(const FillRequest& r, Loops& loops) {
     constexpr bool kDouble = std::is_same_v<T, double>;
     switch (r.sampler) {
       case Sampler::uniform:
+        if (r.a == 0 && r.b == 1) {
+          if constexpr (kDouble) {
+            return loops.template map64<T>(UniformUnit64{});
+          } else {
+            return loops.template map32<T>(UniformUnit32<T>{});
+          }
+        }
         if constexpr (kDouble) {
           return loops.template map64<T>(Uniform64{r.a, r.b - r.a, r.b});
         } else {
@@ -244,6 +288,9 @@ void dispatch_sampler(const FillRequest& r, Loops& loops) {
       return loops.template map32<T>(Geometric32<T>{static_cast<float>(r.a)});
     case Sampler::bernoulli:
       if (r.wide) return loops.template map64<T>(Bernoulli64<T>{r.a});
+      if (BernoulliBelow32<T> below; BernoulliBelow32<T>::make(r.a, &below)) {
+        return loops.template map32<T>(below);
+      }
       return loops.template map32<T>(Bernoulli32<T>{r.a});
     case Sampler::bernoulli_tensor:
       if (r.wide) return loops.template map64<T>(BernoulliTensor64<T>{r.p});

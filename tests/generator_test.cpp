@@ -17,6 +17,7 @@
 #include "rb/generator.hpp"
 #include "rb/rb.hpp"
 #include "rb/sampling.hpp"
+#include "samplers.hpp"
 #include "test_util.hpp"
 
 namespace rb {
@@ -106,6 +107,38 @@ TEST_F(GeneratorTest, IntegersByMultiplyHighWithFixedAdvance) {
     EXPECT_EQ(static_cast<std::uint64_t>(w[i].item<std::int64_t>()), bounded64(word64_of(t, i), big));
   }
   EXPECT_EQ(gen.get_offset(), 30u);
+}
+
+TEST_F(GeneratorTest, BernoulliFollowsItsFormulaAtEveryThreshold) {
+  // The kernels compare integers (BernoulliBelow32 in src/samplers.hpp); the formula compares w
+  // with p 2^32 as doubles. Thresholds below 1, non-integral, integral, and at or near 2^32.
+  auto gen = make_generator(11);
+  const Stream s = block_stream(11);
+  std::uint64_t position = 0;
+  const std::int64_t n = 4099;
+  for (double p : {0.0, 0x1p-33, 1e-9, 0x1p-32, 0.3, 1.0 / 3, 0.5, 1 - 0x1p-40, 1.0}) {
+    for (auto dtype : {torch::kFloat, torch::kByte}) {
+      const auto b = torch::empty({n}, dtype).bernoulli_(p, gen).to(torch::kInt);
+      const Stream t = s.skip(position);
+      const auto* v = b.data_ptr<std::int32_t>();
+      for (std::int64_t i = 0; i < n; ++i) {
+        ASSERT_EQ(v[i], bernoulli(word32(t, i), p) ? 1 : 0) << "p=" << p << " element " << i;
+      }
+      position += (n + 3) / 4;
+    }
+  }
+  EXPECT_EQ(gen.get_offset(), position);
+  // The words at the edge of each threshold, which random words hardly ever hit.
+  for (double p : {0x1p-33, 1e-9, 0x1p-32, 0.3, 1.0 / 3, 0.5, 1 - 0x1p-33, 1 - 0x1p-40, 1.0, 2.0}) {
+    detail::BernoulliBelow32<float> below{};
+    ASSERT_TRUE(detail::BernoulliBelow32<float>::make(p, &below)) << p;
+    const auto edge = static_cast<std::uint32_t>(std::min(p * 0x1p32, 0x1p32 - 1));
+    for (std::uint32_t w : {0u, 1u, edge - 1, edge, edge + 1, 0xfffffffeu, 0xffffffffu}) {
+      EXPECT_EQ(below(w, 0), bernoulli(w, p) ? 1.0f : 0.0f) << "p=" << p << " w=" << w;
+    }
+  }
+  detail::BernoulliBelow32<float> unused{};
+  EXPECT_FALSE(detail::BernoulliBelow32<float>::make(0.0, &unused));
 }
 
 TEST_F(GeneratorTest, SameBlockSameBitsDifferentBlocksDiffer) {

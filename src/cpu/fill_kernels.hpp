@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "../samplers.hpp"
@@ -18,15 +19,26 @@
 namespace rb::detail {
 namespace {
 
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the CPU kernels read word pairs as 64-bit loads");
+
+/// join64(w[0], w[1]) as one 64-bit load (GCC does not always see that the shift and or of two
+/// adjacent little-endian words is one).
+RB_FORCE_INLINE std::uint64_t word64_at(const std::uint32_t* w) {
+  std::uint64_t x;
+  std::memcpy(&x, w, sizeof x);
+  return x;
+}
+
 /// Counters per batch: 64 Philox outputs (1 KiB of words) stay in L1, and 64 is a multiple of the
 /// counters philox_counters computes at once (16 with AVX2 and AVX-512, 64 in the baseline build).
-constexpr int kBatch = 64;
+constexpr int kBatch = 256;
 
 // The CPU loops: each walks the counters [first, last) in batches of kBatch and applies a functor
 // of src/samplers.hpp to every element of those counters that lies below n.
 struct CpuLoops {
   const FillRequest& r;
   std::uint64_t first, last;
+  PhiloxKeys keys{r.stream};
 
   // 32-bit elements: element e takes word e mod 4 of counter e / 4.
   template <class T, class F>
@@ -34,7 +46,7 @@ struct CpuLoops {
     T* out = static_cast<T*>(r.out);
     alignas(64) std::uint32_t words[4 * kBatch];
     for (std::uint64_t c = first; c < last; c += kBatch) {
-      philox_counters(r.stream, c, std::min<std::uint64_t>(kBatch, last - c), words);
+      philox_counters(keys, c, std::min<std::uint64_t>(kBatch, last - c), words);
       const std::int64_t e0 = static_cast<std::int64_t>(4 * c);
       const std::int64_t count = end(c, 4) - e0;
       T* o = out + e0;
@@ -48,12 +60,12 @@ struct CpuLoops {
     T* out = static_cast<T*>(r.out);
     alignas(64) std::uint32_t words[4 * kBatch];
     for (std::uint64_t c = first; c < last; c += kBatch) {
-      philox_counters(r.stream, c, std::min<std::uint64_t>(kBatch, last - c), words);
+      philox_counters(keys, c, std::min<std::uint64_t>(kBatch, last - c), words);
       const std::int64_t e0 = static_cast<std::int64_t>(2 * c);
       const std::int64_t count = end(c, 2) - e0;
       T* o = out + e0;
       for (std::int64_t i = 0; i < count; ++i) {
-        o[i] = static_cast<T>(f(join64(words[2 * i], words[2 * i + 1]), e0 + i));
+        o[i] = static_cast<T>(f(word64_at(words + 2 * i), e0 + i));
       }
     }
   }
@@ -65,7 +77,7 @@ struct CpuLoops {
     alignas(64) std::uint32_t words[4 * kBatch];
     alignas(64) float values[4 * kBatch];
     for (std::uint64_t c = first; c < last; c += kBatch) {
-      philox_counters(r.stream, c, std::min<std::uint64_t>(kBatch, last - c), words);
+      philox_counters(keys, c, std::min<std::uint64_t>(kBatch, last - c), words);
       const std::int64_t e0 = static_cast<std::int64_t>(4 * c);
       const std::int64_t count = end(c, 4) - e0;
       T* o = out + e0;
@@ -91,12 +103,11 @@ struct CpuLoops {
     alignas(64) std::uint32_t words[4 * kBatch];
     alignas(64) double values[2 * kBatch];
     for (std::uint64_t c = first; c < last; c += kBatch) {
-      philox_counters(r.stream, c, std::min<std::uint64_t>(kBatch, last - c), words);
+      philox_counters(keys, c, std::min<std::uint64_t>(kBatch, last - c), words);
       const std::int64_t e0 = static_cast<std::int64_t>(2 * c);
       const std::int64_t count = end(c, 2) - e0;
       for (std::int64_t j = 0; j < (count + 1) / 2; ++j) {
-        f(join64(words[4 * j], words[4 * j + 1]), join64(words[4 * j + 2], words[4 * j + 3]),
-          &values[2 * j], &values[2 * j + 1]);
+        f(word64_at(words + 4 * j), word64_at(words + 4 * j + 2), &values[2 * j], &values[2 * j + 1]);
       }
       T* o = out + e0;
       for (std::int64_t i = 0; i < count; ++i) o[i] = static_cast<T>(values[i]);
@@ -122,7 +133,7 @@ void RB_CONCAT(fill_range_, RB_ISA)(const FillRequest& r, std::uint64_t first, s
 
 void RB_CONCAT(philox_words_, RB_ISA)(const Stream& s, std::uint64_t first, std::uint64_t counters,
                                       std::uint32_t* out) {
-  philox_counters(s, first, counters, out);
+  philox_counters(PhiloxKeys(s), first, counters, out);
 }
 
 }  // namespace rb::detail

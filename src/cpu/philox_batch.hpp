@@ -185,19 +185,30 @@ inline void philox_lanes(const Stream& s, std::uint64_t first, std::uint32_t* __
 }
 #endif
 
-/// Philox4x32-10 on n consecutive counters of `s` from position `first`: out[4j + w] is word w of
-/// s.draw(first + j), j < n. See Note [Philox in 64-bit lanes].
-inline void philox_counters(const Stream& s, std::uint64_t first, std::uint64_t n,
+/// The key schedule of a stream, computed once per run of philox_counters calls: the vectors of
+/// round keys where the instruction set has them.
+struct PhiloxKeys {
+  const Stream& s;
+#if defined(__AVX2__)
+  V keys[20];
+  explicit PhiloxKeys(const Stream& stream) : s(stream) { round_keys(s.key, keys); }
+#else
+  explicit PhiloxKeys(const Stream& stream) : s(stream) {}
+#endif
+};
+
+/// Philox4x32-10 on n consecutive counters of `k.s` from position `first`: out[4j + w] is word w
+/// of k.s.draw(first + j), j < n. See Note [Philox in 64-bit lanes].
+inline void philox_counters(const PhiloxKeys& k, std::uint64_t first, std::uint64_t n,
                             std::uint32_t* __restrict out) {
+  const Stream& s = k.s;
   std::uint64_t j = 0;
 #if defined(__AVX2__)
   constexpr std::uint64_t kStep = kGroups * kCounters;
-  V keys[20];
-  round_keys(s.key, keys);
-  for (; j + kStep <= n; j += kStep) philox_lanes(s, first + j, keys, out + 4 * j);
+  for (; j + kStep <= n; j += kStep) philox_lanes(s, first + j, k.keys, out + 4 * j);
   if (j < n) {  // the last, partial step: computed whole, copied in part
     alignas(64) std::uint32_t words[4 * kStep];
-    philox_lanes(s, first + j, keys, words);
+    philox_lanes(s, first + j, k.keys, words);
     std::memcpy(out + 4 * j, words, 4 * sizeof(std::uint32_t) * (n - j));
   }
 #else
