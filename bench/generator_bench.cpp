@@ -54,6 +54,9 @@ RB_FILL_BENCH(normal_f64, torch::kDouble, [](torch::Tensor& t, at::Generator& g)
 RB_FILL_BENCH(random_i32, torch::kInt, [](torch::Tensor& t, at::Generator& g) { t.random_(0, 1000, g); });
 RB_FILL_BENCH(bernoulli_f32, torch::kFloat, [](torch::Tensor& t, at::Generator& g) { t.bernoulli_(0.5, g); });
 RB_FILL_BENCH(exponential_f32, torch::kFloat, [](torch::Tensor& t, at::Generator& g) { t.exponential_(1.0, g); });
+RB_FILL_BENCH(exponential_f64, torch::kDouble, [](torch::Tensor& t, at::Generator& g) { t.exponential_(1.0, g); });
+RB_FILL_BENCH(exponential_rate3_f64, torch::kDouble, [](torch::Tensor& t, at::Generator& g) { t.exponential_(3.0, g); });
+RB_FILL_BENCH(cauchy_f64, torch::kDouble, [](torch::Tensor& t, at::Generator& g) { t.cauchy_(0, 1, g); });
 
 // randperm of 2^20 elements (8 MiB of int64 written).
 template <Source kSource>

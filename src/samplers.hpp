@@ -102,17 +102,32 @@ struct NormalPair64 {
   }
 };
 
-template <class T>
+/// exponential(w, lambda), or with kPow2, exponential_pow2(w, lambda), lambda then holding the
+/// inverse of the rate (exponential_inverse tells when that applies).
+template <class T, bool kPow2>
 struct Exponential32 {
   float lambda;
   RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint32_t w, std::int64_t) const {
-    return static_cast<T>(exponential(w, lambda));
+    return static_cast<T>(kPow2 ? exponential_pow2(w, lambda) : exponential(w, lambda));
   }
 };
+template <bool kPow2>
 struct Exponential64 {
   double lambda;
-  RB_HOST_DEVICE RB_FORCE_INLINE double operator()(std::uint64_t x, std::int64_t) const { return exponential(x, lambda); }
+  RB_HOST_DEVICE RB_FORCE_INLINE double operator()(std::uint64_t x, std::int64_t) const {
+    return kPow2 ? exponential_pow2(x, lambda) : exponential(x, lambda);
+  }
 };
+
+/// Whether rate `lambda` (> 0) is a power of two with a normal inverse, and that inverse: then
+/// exponential_pow2 gives exponential's bits.
+template <class V>
+bool exponential_inverse(V lambda, V* inverse) {
+  int exponent = 0;
+  if (!(std::frexp(lambda, &exponent) == V(0.5))) return false;  // lambda = 2^(exponent - 1)
+  *inverse = V(1) / lambda;
+  return std::isnormal(*inverse);
+}
 
 template <class T>
 struct Cauchy32 {
@@ -268,9 +283,15 @@ void dispatch_sampler(const FillRequest& r, Loops& loops) {
         }
       case Sampler::exponential:
         if constexpr (kDouble) {
-          return loops.template map64<T>(Exponential64{r.a});
+          if (double inverse; exponential_inverse(r.a, &inverse)) {
+            return loops.template map64<T>(Exponential64<true>{inverse});
+          }
+          return loops.template map64<T>(Exponential64<false>{r.a});
         } else {
-          return loops.template map32<T>(Exponential32<T>{static_cast<float>(r.a)});
+          if (float inverse; exponential_inverse(static_cast<float>(r.a), &inverse)) {
+            return loops.template map32<T>(Exponential32<T, true>{inverse});
+          }
+          return loops.template map32<T>(Exponential32<T, false>{static_cast<float>(r.a)});
         }
       case Sampler::cauchy:
         if constexpr (kDouble) {

@@ -79,6 +79,15 @@ std::vector<std::string> golden_lines() {
   add("multinomial(3x50, 20, without)", torch::multinomial(torch::linspace(0, 1, 150).view({3, 50}), 20, false, g));
   add("multinomial(3x50, 40, with)", torch::multinomial(torch::linspace(0, 1, 150).view({3, 50}), 40, true, g));
   add("normal(mean, std) Float", at::normal(torch::linspace(-1, 1, n), torch::linspace(0, 2, n), g));
+  // The kernels' shortcuts, which must give the general formulas' bits: uniform on [0, 1) and
+  // exponential with a power-of-two rate (src/samplers.hpp).
+  for (auto dtype : {torch::kFloat, torch::kDouble, torch::kHalf, torch::kBFloat16}) {
+    const std::string d = c10::toString(dtype);
+    const auto o = torch::TensorOptions().dtype(dtype);
+    add("uniform_(0,1) " + d, torch::empty({n}, o).uniform_(0, 1, g));
+    add("exponential_(1) " + d, torch::empty({n}, o).exponential_(1, g));
+    add("exponential_(0.5) " + d, torch::empty({n}, o).exponential_(0.5, g));
+  }
   // The philox engine: generator-less ops in a block, each from a ticket of torch's CPU generator
   // (Note [Philox engine streams]); and the engine mark the block puts in its seed field.
   Block block(64, OnExit::keep, Engine::philox);

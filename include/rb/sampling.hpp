@@ -74,38 +74,48 @@ RB_HOST_DEVICE RB_FORCE_INLINE double affine(double u, double range, double from
 /// Box-Muller on the pair (w0, w1): r = sqrt(-2 log u1), theta = 2 pi u2 with u1 the open uniform
 /// of w0 and u2 the uniform of w1; element 2j gets r cos theta, element 2j + 1 r sin theta.
 RB_HOST_DEVICE RB_FORCE_INLINE void normal_pair(std::uint32_t w0, std::uint32_t w1, float* z0, float* z1) {
-  const float r = std::sqrt(detail::mul_rn(-2.0f, detail::log_f32(uniform_open_float(w0))));
+  const float r = std::sqrt(detail::mul_rn(-2.0f, detail::log_unit_f32(uniform_open_float(w0))));
   float s, c;
-  detail::sincospi_f32(detail::mul_rn(2.0f, uniform_float(w1)), &s, &c);
+  detail::sincospi_small_f32(detail::mul_rn(2.0f, uniform_float(w1)), &s, &c);
   *z0 = detail::mul_rn(r, c);
   *z1 = detail::mul_rn(r, s);
 }
 RB_HOST_DEVICE RB_FORCE_INLINE void normal_pair(std::uint64_t x0, std::uint64_t x1, double* z0, double* z1) {
-  const double r = std::sqrt(detail::mul_rn(-2.0, detail::log_f64(uniform_open_double(x0))));
+  const double r = std::sqrt(detail::mul_rn(-2.0, detail::log_unit_f64(uniform_open_double(x0))));
   double s, c;
-  detail::sincospi_f64(detail::mul_rn(2.0, uniform_double(x1)), &s, &c);
+  detail::sincospi_small_f64(detail::mul_rn(2.0, uniform_double(x1)), &s, &c);
   *z0 = detail::mul_rn(r, c);
   *z1 = detail::mul_rn(r, s);
 }
 
 /// Exponential with rate lambda: -log(u) / lambda, u the open uniform (so never 0 nor infinite).
 RB_HOST_DEVICE RB_FORCE_INLINE float exponential(std::uint32_t w, float lambda) {
-  return detail::div_rn(-detail::log_f32(uniform_open_float(w)), lambda);
+  return detail::div_rn(-detail::log_unit_f32(uniform_open_float(w)), lambda);
 }
 RB_HOST_DEVICE RB_FORCE_INLINE double exponential(std::uint64_t x, double lambda) {
-  return detail::div_rn(-detail::log_f64(uniform_open_double(x)), lambda);
+  return detail::div_rn(-detail::log_unit_f64(uniform_open_double(x)), lambda);
+}
+
+/// exponential(w, lambda) for a rate that is a power of two whose inverse is a normal number (1,
+/// 2, 0.5, ...), given that `inverse`: -log(u) * inverse equals -log(u) / lambda bit for bit
+/// (both are the exact quotient, correctly rounded), without the division.
+RB_HOST_DEVICE RB_FORCE_INLINE float exponential_pow2(std::uint32_t w, float inverse) {
+  return detail::mul_rn(-detail::log_unit_f32(uniform_open_float(w)), inverse);
+}
+RB_HOST_DEVICE RB_FORCE_INLINE double exponential_pow2(std::uint64_t x, double inverse) {
+  return detail::mul_rn(-detail::log_unit_f64(uniform_open_double(x)), inverse);
 }
 
 /// Cauchy: median + sigma tan(pi (u - 1/2)) = median + sigma sinpi(u - 1/2) / cospi(u - 1/2), u
 /// the open uniform (u - 1/2 is exact, and never +-1/2).
 RB_HOST_DEVICE RB_FORCE_INLINE float cauchy(std::uint32_t w, float median, float sigma) {
   float s, c;
-  detail::sincospi_f32(detail::sub_rn(uniform_open_float(w), 0.5f), &s, &c);
+  detail::sincospi_small_f32(detail::sub_rn(uniform_open_float(w), 0.5f), &s, &c);
   return detail::add_rn(detail::mul_rn(sigma, detail::div_rn(s, c)), median);
 }
 RB_HOST_DEVICE RB_FORCE_INLINE double cauchy(std::uint64_t x, double median, double sigma) {
   double s, c;
-  detail::sincospi_f64(detail::sub_rn(uniform_open_double(x), 0.5), &s, &c);
+  detail::sincospi_small_f64(detail::sub_rn(uniform_open_double(x), 0.5), &s, &c);
   return detail::add_rn(detail::mul_rn(sigma, detail::div_rn(s, c)), median);
 }
 
@@ -113,11 +123,11 @@ RB_HOST_DEVICE RB_FORCE_INLINE double cauchy(std::uint64_t x, double median, dou
 /// max(1, ceil(log(u) / log1p(-p))), u the open uniform; `log1p_neg_p` is log1p(-p), computed
 /// once per call (it is -inf when p rounds to 1 in float: every draw is then 1).
 RB_HOST_DEVICE RB_FORCE_INLINE float geometric(std::uint32_t w, float log1p_neg_p) {
-  const float v = detail::ceil_positive(detail::div_rn(detail::log_f32(uniform_open_float(w)), log1p_neg_p));
+  const float v = detail::ceil_positive(detail::div_rn(detail::log_unit_f32(uniform_open_float(w)), log1p_neg_p));
   return detail::select(v < 1.0f, 1.0f, v);
 }
 RB_HOST_DEVICE RB_FORCE_INLINE double geometric(std::uint64_t x, double log1p_neg_p) {
-  const double v = detail::ceil_positive(detail::div_rn(detail::log_f64(uniform_open_double(x)), log1p_neg_p));
+  const double v = detail::ceil_positive(detail::div_rn(detail::log_unit_f64(uniform_open_double(x)), log1p_neg_p));
   return detail::select(v < 1.0, 1.0, v);
 }
 

@@ -199,16 +199,19 @@ RB_HOST_DEVICE RB_FORCE_INLINE double nan_f64() { return double_from_bits(0x7ff8
 // log1p(x) feeds u = 1 + x (rounded) into the same sum with the correction (x - (u - 1)) / u, so
 // that log(u) + correction = log1p(x) up to a rounding far below the result's last bit.
 
-/// log(x) + corr for finite x > 0 (subnormals included), where corr is a correction much smaller
-/// than log(x) (0 for log, see log1p), added before the last roundings. See Note [Logarithm
-/// reduction].
+/// log(x) + corr for finite x > 0, where corr is a correction much smaller than log(x) (see
+/// log1p), added before the last roundings; without kCorrection, log(x) (corr is ignored: the
+/// sum it would enter, k ln2_lo, is never -0, so adding +0 changes no bit). With kSubnormals,
+/// subnormal x too; without, x must be normal (the scaling step, a multiplication by 1 for
+/// normal x, is left out: the same bits). See Note [Logarithm reduction].
+template <bool kSubnormals, bool kCorrection>
 RB_HOST_DEVICE RB_FORCE_INLINE float log_kernel_f32(float x, float corr) {
   // ln 2 = kLn2Hi + kLn2Lo, kLn2Hi with 8 trailing zero bits (k has at most 8 bits): from
   // scripts/fit_portable_math.py.
   constexpr float kLn2Hi = 0x1.62e4p-1f, kLn2Lo = 0x1.7f7d1cp-20f;
   constexpr std::uint32_t kSqrtHalf = 0x3f3504f3u;  // sqrt(1/2) rounded to float: 0x1.6a09e6p-1f
-  const bool subnormal = x < 0x1p-126f;
-  const float xs = mul_rn(x, select(subnormal, 0x1p23f, 1.0f));
+  const bool subnormal = kSubnormals && x < 0x1p-126f;
+  const float xs = kSubnormals ? mul_rn(x, select(subnormal, 0x1p23f, 1.0f)) : x;
   // Adding 1 - sqrt(1/2) to the bits carries into the exponent field iff the mantissa is >= sqrt 2;
   // the low bits then give m in [sqrt(1/2), sqrt(2)) and the exponent field k + 127.
   const std::uint32_t ix = bits_of(xs) + (0x3f800000u - kSqrtHalf);
@@ -222,17 +225,19 @@ RB_HOST_DEVICE RB_FORCE_INLINE float log_kernel_f32(float x, float corr) {
   // 2^-30.2 relative to log1p(f)).
   const float r = mul_rn(z, horner(z, 0x1.55557ap-1f, 0x1.995ed8p-2f, 0x1.31e03cp-2f));
   const float hfsq = mul_rn(mul_rn(0.5f, f), f);
-  const float lo = add_rn(mul_rn(s, add_rn(hfsq, r)), add_rn(mul_rn(k, kLn2Lo), corr));
+  const float k_lo = kCorrection ? add_rn(mul_rn(k, kLn2Lo), corr) : mul_rn(k, kLn2Lo);
+  const float lo = add_rn(mul_rn(s, add_rn(hfsq, r)), k_lo);
   return add_rn(mul_rn(k, kLn2Hi), sub_rn(f, sub_rn(hfsq, lo)));
 }
 
-/// log(x) + corr for finite x > 0 (subnormals included), as log_kernel_f32.
+/// log(x) + corr for finite x > 0, as log_kernel_f32.
+template <bool kSubnormals, bool kCorrection>
 RB_HOST_DEVICE RB_FORCE_INLINE double log_kernel_f64(double x, double corr) {
   // ln 2 = kLn2Hi + kLn2Lo, kLn2Hi with 11 trailing zero bits: scripts/fit_portable_math.py.
   constexpr double kLn2Hi = 0x1.62e42fefa38p-1, kLn2Lo = 0x1.ef35793c7673p-45;
   constexpr std::uint64_t kSqrtHalf = 0x3fe6a09e667f3bcdull;  // sqrt(1/2): 0x1.6a09e667f3bcdp-1
-  const bool subnormal = x < 0x1p-1022;
-  const double xs = mul_rn(x, select(subnormal, 0x1p52, 1.0));
+  const bool subnormal = kSubnormals && x < 0x1p-1022;
+  const double xs = kSubnormals ? mul_rn(x, select(subnormal, 0x1p52, 1.0)) : x;
   const std::uint64_t ix = bits_of(xs) + (0x3ff0000000000000ull - kSqrtHalf);
   const double m = double_from_bits((ix & 0x000fffffffffffffull) + kSqrtHalf);
   const double k = sub_rn(double_from_bits(0x4330000000000000ull + (ix >> 52)),
@@ -247,7 +252,8 @@ RB_HOST_DEVICE RB_FORCE_INLINE double log_kernel_f64(double x, double corr) {
                                     0x1.74663ba33f296p-3, 0x1.39a20ba64ecffp-3,
                                     0x1.2f02516d7920cp-3));
   const double hfsq = mul_rn(mul_rn(0.5, f), f);
-  const double lo = add_rn(mul_rn(s, add_rn(hfsq, r)), add_rn(mul_rn(k, kLn2Lo), corr));
+  const double k_lo = kCorrection ? add_rn(mul_rn(k, kLn2Lo), corr) : mul_rn(k, kLn2Lo);
+  const double lo = add_rn(mul_rn(s, add_rn(hfsq, r)), k_lo);
   return add_rn(mul_rn(k, kLn2Hi), sub_rn(f, sub_rn(hfsq, lo)));
 }
 
@@ -255,7 +261,7 @@ RB_HOST_DEVICE RB_FORCE_INLINE double log_kernel_f64(double x, double corr) {
 /// Measured over every float: at most 0.84 ulp from the exact value, never more than one float
 /// away from the correctly rounded result (tests/portable_math_test.cpp, DISABLED_ExhaustiveF32).
 RB_HOST_DEVICE RB_FORCE_INLINE float log_f32(float x) {
-  float y = log_kernel_f32(x, 0.0f);
+  float y = log_kernel_f32<true, false>(x, 0.0f);
   y = select(x < inf_f32(), y, inf_f32());
   y = select(x == 0.0f, -inf_f32(), y);
   return select(x >= 0.0f, y, nan_f32());
@@ -265,11 +271,16 @@ RB_HOST_DEVICE RB_FORCE_INLINE float log_f32(float x) {
 /// Measured on a million inputs: at most 0.82 ulp from the exact value
 /// (tests/portable_math_test.cpp).
 RB_HOST_DEVICE RB_FORCE_INLINE double log_f64(double x) {
-  double y = log_kernel_f64(x, 0.0);
+  double y = log_kernel_f64<true, false>(x, 0.0);
   y = select(x < inf_f64(), y, inf_f64());
   y = select(x == 0.0, -inf_f64(), y);
   return select(x >= 0.0, y, nan_f64());
 }
+
+/// log_f32(x) and log_f64(x) for a normal x in (0, 1), such as every open uniform of the samplers
+/// (Note [Open uniforms]): the same bits, without the steps for subnormals, 0, infinities and NaN.
+RB_HOST_DEVICE RB_FORCE_INLINE float log_unit_f32(float x) { return log_kernel_f32<false, false>(x, 0.0f); }
+RB_HOST_DEVICE RB_FORCE_INLINE double log_unit_f64(double x) { return log_kernel_f64<false, false>(x, 0.0); }
 
 /// log(1 + x) for x >= -1: log1p(-1) = -inf, log1p(+inf) = +inf, log1p(+-0) = +-0, NaN for x < -1
 /// or NaN. Measured over every float: at most 0.87 ulp from the exact value.
@@ -277,7 +288,7 @@ RB_HOST_DEVICE RB_FORCE_INLINE float log1p_f32(float x) {
   const float u = add_rn(1.0f, x);
   // u - 1 and x - (u - 1) are exact; the division only scales a correction below ulp(u).
   const float corr = div_rn(sub_rn(x, sub_rn(u, 1.0f)), u);
-  float y = log_kernel_f32(u, corr);
+  float y = log_kernel_f32<true, true>(u, corr);
   y = select(x < inf_f32(), y, inf_f32());
   y = select(x == -1.0f, -inf_f32(), y);
   y = select(x == 0.0f, x, y);
@@ -289,7 +300,7 @@ RB_HOST_DEVICE RB_FORCE_INLINE float log1p_f32(float x) {
 RB_HOST_DEVICE RB_FORCE_INLINE double log1p_f64(double x) {
   const double u = add_rn(1.0, x);
   const double corr = div_rn(sub_rn(x, sub_rn(u, 1.0)), u);
-  double y = log_kernel_f64(u, corr);
+  double y = log_kernel_f64<true, true>(u, corr);
   y = select(x < inf_f64(), y, inf_f64());
   y = select(x == -1.0, -inf_f64(), y);
   y = select(x == 0.0, x, y);
@@ -376,16 +387,20 @@ RB_HOST_DEVICE RB_FORCE_INLINE double exp_f64(double x) {
 // Integers give sin = +-0 (the sign of x, as C23's sinpi) and cos = +-1, half-integers sin = +-1
 // and cos = +0, exactly. Infinities and NaN give NaN.
 
-/// sin(pi x) and cos(pi x) for any x. Measured over every float: at most 1.13 ulp from the exact
-/// values (both), never more than one float away from the correctly rounded ones. See Note [Exact
-/// reduction of sincospi].
-RB_HOST_DEVICE RB_FORCE_INLINE void sincospi_f32(float x, float* sin_out, float* cos_out) {
+/// sin(pi x) and cos(pi x) for any x, or, without kAnyX, for |x| < 2 only: there step 2 of the
+/// Note gives d = a (a + 2^25 rounds to 2^25) and x is finite, so those steps are left out and the
+/// bits are the same. See Note [Exact reduction of sincospi].
+template <bool kAnyX>
+RB_HOST_DEVICE RB_FORCE_INLINE void sincospi_kernel_f32(float x, float* sin_out, float* cos_out) {
   constexpr float kQuarterShifter = 0x1p25f;  // spacing 4 at 2^25: step 2 of the Note
   constexpr float kShifter = 0x1.8p23f;       // 1.5 * 2^23: step 3
   const std::uint32_t sign = bits_of(x) & 0x80000000u;
   const float a = float_from_bits(bits_of(x) & 0x7fffffffu);
-  const float m4 = sub_rn(add_rn(a, kQuarterShifter), kQuarterShifter);
-  const float d = sub_rn(a, select(a < kQuarterShifter, m4, a));  // a - a = 0 past 2^25
+  float d = a;
+  if constexpr (kAnyX) {
+    const float m4 = sub_rn(add_rn(a, kQuarterShifter), kQuarterShifter);
+    d = sub_rn(a, select(a < kQuarterShifter, m4, a));  // a - a = 0 past 2^25
+  }
   const float t = add_rn(add_rn(d, d), kShifter);
   const std::uint32_t q = bits_of(t);  // n mod 4 in the low two bits
   const float r = sub_rn(d, mul_rn(sub_rn(t, kShifter), 0.5f));
@@ -409,20 +424,35 @@ RB_HOST_DEVICE RB_FORCE_INLINE void sincospi_f32(float x, float* sin_out, float*
   float c = float_from_bits(bits_of(select(odd, sp, cp)) ^ (((q + 1u) & 2u) << 30));
   s = float_from_bits(bits_of(add_rn(s, 0.0f)) ^ sign);
   c = add_rn(c, 0.0f);
-  const bool finite = a <= 0x1.fffffep127f;  // FLT_MAX; false for infinities and NaN
-  *sin_out = select(finite, s, nan_f32());
-  *cos_out = select(finite, c, nan_f32());
+  const bool finite = !kAnyX || a <= 0x1.fffffep127f;  // FLT_MAX; false for infinities and NaN
+  *sin_out = kAnyX ? select(finite, s, nan_f32()) : s;
+  *cos_out = kAnyX ? select(finite, c, nan_f32()) : c;
 }
 
-/// sin(pi x) and cos(pi x) for any x. Measured on a million inputs: at most 1.10 (sin) and 1.12
-/// (cos) ulp from the exact values. See Note [Exact reduction of sincospi].
-RB_HOST_DEVICE RB_FORCE_INLINE void sincospi_f64(double x, double* sin_out, double* cos_out) {
+/// sin(pi x) and cos(pi x) for any x. Measured over every float: at most 1.13 ulp from the exact
+/// values (both), never more than one float away from the correctly rounded ones. See Note [Exact
+/// reduction of sincospi].
+RB_HOST_DEVICE RB_FORCE_INLINE void sincospi_f32(float x, float* sin_out, float* cos_out) {
+  sincospi_kernel_f32<true>(x, sin_out, cos_out);
+}
+/// sincospi_f32(x) for |x| < 2, such as the angles of the samplers: the same bits, fewer steps.
+RB_HOST_DEVICE RB_FORCE_INLINE void sincospi_small_f32(float x, float* sin_out, float* cos_out) {
+  sincospi_kernel_f32<false>(x, sin_out, cos_out);
+}
+
+/// sin(pi x) and cos(pi x), as sincospi_kernel_f32 (for |x| < 2 only without kAnyX: a + 2^54
+/// rounds to 2^54 there).
+template <bool kAnyX>
+RB_HOST_DEVICE RB_FORCE_INLINE void sincospi_kernel_f64(double x, double* sin_out, double* cos_out) {
   constexpr double kQuarterShifter = 0x1p54;  // spacing 4 at 2^54
   constexpr double kShifter = 0x1.8p52;       // 1.5 * 2^52
   const std::uint64_t sign = bits_of(x) & 0x8000000000000000ull;
   const double a = double_from_bits(bits_of(x) & 0x7fffffffffffffffull);
-  const double m4 = sub_rn(add_rn(a, kQuarterShifter), kQuarterShifter);
-  const double d = sub_rn(a, select(a < kQuarterShifter, m4, a));
+  double d = a;
+  if constexpr (kAnyX) {
+    const double m4 = sub_rn(add_rn(a, kQuarterShifter), kQuarterShifter);
+    d = sub_rn(a, select(a < kQuarterShifter, m4, a));
+  }
   const double t = add_rn(add_rn(d, d), kShifter);
   const std::uint64_t q = bits_of(t);
   const double r = sub_rn(d, mul_rn(sub_rn(t, kShifter), 0.5));
@@ -447,9 +477,19 @@ RB_HOST_DEVICE RB_FORCE_INLINE void sincospi_f64(double x, double* sin_out, doub
   double c = double_from_bits(bits_of(select(odd, sp, cp)) ^ (((q + 1u) & 2u) << 62));
   s = double_from_bits(bits_of(add_rn(s, 0.0)) ^ sign);
   c = add_rn(c, 0.0);
-  const bool finite = a <= 0x1.fffffffffffffp1023;  // DBL_MAX
-  *sin_out = select(finite, s, nan_f64());
-  *cos_out = select(finite, c, nan_f64());
+  const bool finite = !kAnyX || a <= 0x1.fffffffffffffp1023;  // DBL_MAX
+  *sin_out = kAnyX ? select(finite, s, nan_f64()) : s;
+  *cos_out = kAnyX ? select(finite, c, nan_f64()) : c;
+}
+
+/// sin(pi x) and cos(pi x) for any x. Measured on a million inputs: at most 1.10 (sin) and 1.12
+/// (cos) ulp from the exact values. See Note [Exact reduction of sincospi].
+RB_HOST_DEVICE RB_FORCE_INLINE void sincospi_f64(double x, double* sin_out, double* cos_out) {
+  sincospi_kernel_f64<true>(x, sin_out, cos_out);
+}
+/// sincospi_f64(x) for |x| < 2, such as the angles of the samplers: the same bits, fewer steps.
+RB_HOST_DEVICE RB_FORCE_INLINE void sincospi_small_f64(double x, double* sin_out, double* cos_out) {
+  sincospi_kernel_f64<false>(x, sin_out, cos_out);
 }
 
 }  // namespace rb::detail
