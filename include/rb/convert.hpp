@@ -32,17 +32,17 @@ RB_HOST_DEVICE constexpr float uniform_bfloat16(std::uint32_t w) {
 namespace detail {
 
 /// v as a double, exactly, for v < 2^53. x86 converts 64-bit integers in vector registers only
-/// with AVX-512DQ, so elsewhere v is built from two int32 conversions (its high 21 bits, and its
-/// low 32 bits offset by -2^31 into int32's range), each exact, as are the product by 2^32 and the
-/// sums (their values are integers below 2^53): the same value, and a loop of it vectorizes with
-/// AVX2.
+/// with AVX-512DQ, so elsewhere v is built from its halves by the bits of doubles: with h = v >> 32
+/// and l its low 32 bits, the bits 0x453 << 52 | h are the double 2^84 + h 2^32 and 0x433 << 52 | l
+/// the double 2^52 + l; (2^84 + h 2^32) - (2^84 + 2^52) = h 2^32 - 2^52 and the sum with 2^52 + l
+/// are exact (their values are integers below 2^53). The same value, from 64-bit integer and
+/// floating-point lane operations only, so a loop of it vectorizes with AVX2 without shuffles.
 RB_HOST_DEVICE constexpr double exact_double(std::uint64_t v) {
 #if RB_DEVICE_CODE || defined(__AVX512DQ__)
   return static_cast<double>(v);
 #else
-  const double high = static_cast<double>(static_cast<std::int32_t>(v >> 32));
-  const double low = static_cast<double>(static_cast<std::int32_t>(lo32(v) ^ 0x80000000u)) + 0x1p31;
-  return high * 0x1p32 + low;
+  const double high = __builtin_bit_cast(double, 0x4530000000000000ull | (v >> 32)) - 0x1.00000001p84;
+  return high + __builtin_bit_cast(double, 0x4330000000000000ull | lo32(v));
 #endif
 }
 
