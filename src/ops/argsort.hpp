@@ -35,6 +35,33 @@ inline int index_bits(std::int64_t n) {
   return b;
 }
 
+/// Sorts a[0, size), a sequence of distinct words that is almost sorted (few elements out of order,
+/// and those by a short distance), by insertion. The elements already in order, almost all of
+/// them, cost no branch: each block of 64 is compared with its left neighbours at once into a bit
+/// mask, and only the set bits are visited (a random branch per element was most of randperm's
+/// time). An insertion at k can leave a[k + 1] below the new a[k]; that bit is then set too.
+inline void insertion_fix(std::uint64_t* a, std::int64_t size) {
+  for (std::int64_t block = 1; block < size; block += 64) {
+    const int width = static_cast<int>(std::min<std::int64_t>(64, size - block));
+    std::uint64_t out_of_order = 0;
+    for (int i = 0; i < width; ++i)
+      out_of_order |= static_cast<std::uint64_t>(a[block + i] < a[block + i - 1]) << i;
+    while (out_of_order != 0) {
+      const int i = __builtin_ctzll(out_of_order);
+      out_of_order &= out_of_order - 1;
+      const std::int64_t k = block + i;
+      const std::uint64_t moving = a[k];
+      std::int64_t m = k;
+      do {
+        a[m] = a[m - 1];
+        --m;
+      } while (m > 0 && moving < a[m - 1]);
+      a[m] = moving;
+      if (i + 1 < width && a[k + 1] < a[k]) out_of_order |= std::uint64_t{2} << i;
+    }
+  }
+}
+
 /// Sorts `n` elements, writing their indices in order to `out`: make_words(first, last, w) writes
 /// the words of elements [first, last) (see the Note; b = index_bits(n)) to w, full_key(i) is
 /// element i's key as unsigned. `words` and `sorted` hold n words each (`words` may be `out`;
@@ -103,30 +130,33 @@ void radix_argsort(std::int64_t n, MakeWords make_words, FullKey full_key, std::
       if (d2 > 0) {
         const int shift2 = shift1 - d2;
         const std::uint64_t mask = (std::uint64_t{1} << d2) - 1;
-        temp.assign(a, a + size);
+        temp.resize(static_cast<std::size_t>(size));
         next.assign((std::size_t{1} << d2) + 1, 0);
-        for (std::int64_t i = 0; i < size; ++i) ++next[((temp[i] >> shift2) & mask) + 1];
+        for (std::int64_t i = 0; i < size; ++i) ++next[((a[i] >> shift2) & mask) + 1];
         for (std::size_t d = 1; d < next.size(); ++d) next[d] += next[d - 1];
-        for (std::int64_t i = 0; i < size; ++i) a[next[(temp[i] >> shift2) & mask]++] = temp[i];
+        for (std::int64_t i = 0; i < size; ++i) temp[next[(a[i] >> shift2) & mask]++] = a[i];
+        a = temp.data();
       }
-      bool tied_tops = false;  // two words with the same top key bits (then an index decides)
+      insertion_fix(a, size);
+      // The indices, in order; and whether two words have the same top key bits (adjacent now).
+      std::int64_t* o = out + first;
+      o[0] = static_cast<std::int64_t>(a[0] & index_mask);
+      bool tied_tops = false;
       for (std::int64_t k = 1; k < size; ++k) {
-        const std::uint64_t moving = a[k];
-        std::int64_t m = k;
-        for (; m > 0 && moving < a[m - 1]; --m) a[m] = a[m - 1];
-        a[m] = moving;
-        tied_tops |= m > 0 && ((a[m - 1] ^ moving) & ~index_mask) == 0;
+        o[k] = static_cast<std::int64_t>(a[k] & index_mask);
+        tied_tops |= ((a[k] ^ a[k - 1]) & ~index_mask) == 0;
       }
       if (tied_tops) {  // order each run of equal top key bits by full keys, then index
         for (std::int64_t i = 0; i < size;) {
           std::int64_t j = i + 1;
           while (j < size && ((a[j] ^ a[i]) & ~index_mask) == 0) ++j;
-          if (j - i > 1) std::sort(a + i, a + j, less);
+          if (j - i > 1) {
+            std::sort(a + i, a + j, less);
+            for (std::int64_t k = i; k < j; ++k) o[k] = static_cast<std::int64_t>(a[k] & index_mask);
+          }
           i = j;
         }
       }
-      for (std::int64_t i = 0; i < size; ++i)
-        out[first + i] = static_cast<std::int64_t>(a[i] & index_mask);
     }
   });
 }
