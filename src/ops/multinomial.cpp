@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -49,14 +50,20 @@ template <class T>
 void check_rows(const T* p, std::int64_t rows, std::int64_t categories, double* cdf) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const T* row = p + r * categories;
-    bool bad = false, any = false;
+    // The checks as a maximum of the values' bits beside the sums' chain of dependent additions
+    // (bools or-ed in the loop were kept in memory). For doubles >= 0 the bits order as the
+    // values, and NaN and negative values (sign bit set) have bits above those of +inf.
+    std::uint64_t max_bits = 0;
     double sum = 0;
     for (std::int64_t c = 0; c < categories; ++c) {
       const double v = static_cast<double>(row[c]);
-      bad |= !(v >= 0 && v <= std::numeric_limits<double>::max());  // NaN, < 0 or inf
-      any |= v > 0;
+      std::uint64_t bits;
+      std::memcpy(&bits, &v, sizeof bits);
+      max_bits = std::max(max_bits, v == 0 ? 0 : bits);  // -0 is a 0
       if (cdf != nullptr) cdf[r * categories + c] = sum += v;
     }
+    constexpr std::uint64_t kInfBits = 0x7ff0000000000000ull;
+    const bool bad = max_bits >= kInfBits, any = max_bits != 0;
     TORCH_CHECK(!bad, "rb: multinomial expects probabilities that are finite and >= 0");
     TORCH_CHECK(any, "rb: multinomial: a row of probabilities sums to 0");
   }
