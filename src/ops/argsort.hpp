@@ -26,6 +26,8 @@ namespace rb::detail {
 //     bits (about one value per word), which leaves it almost sorted; one insertion pass on whole
 //     words finishes it, then the rare words whose top key bits agree are ordered by full keys;
 //     the indices go straight to the output. Buckets are independent: threads share them.
+//     The insertion pass visits only the words out of order, found 64 at a time as a bit mask.
+//  Inputs of at most 2^16 words skip step 1: they are one bucket (the counting table fits in L2).
 // The result is the stable sort's whatever the number of threads.
 
 /// ceil(log2 n), at least 1: the index bits of a word.
@@ -62,6 +64,55 @@ inline void insertion_fix(std::uint64_t* a, std::int64_t size) {
   }
 }
 
+/// Sorts one run a[0, size) of distinct words whose bits above bit `sorted_from` are all equal
+/// (the first pass ordered them), writing their indices in order to `out`: a counting sort on the
+/// next d2 bits (about one value per word), which leaves the run almost sorted, then
+/// insertion_fix on whole words, then the rare words whose top key bits agree ordered by full keys
+/// (`less`). Its tables are the calling thread's, kept for its next call (fresh pages would cost
+/// as much as the sort): a run's words and 2^16 + 1 counts at most.
+template <class Less>
+void sort_run(std::uint64_t* a, std::int64_t size, int sorted_from, int b, Less less, std::int64_t* out) {
+  thread_local std::vector<std::uint64_t> temp;
+  thread_local std::vector<std::uint32_t> next;
+  const std::uint64_t index_mask = (std::uint64_t{1} << b) - 1;
+  int d2 = 0;
+  while ((std::int64_t{1} << d2) < size && d2 < 16) ++d2;  // about a value per word
+  d2 = std::min(d2, sorted_from - b);                       // never an index bit
+  if (d2 > 0) {
+    const int shift2 = sorted_from - d2;
+    const std::uint64_t mask = (std::uint64_t{1} << d2) - 1;
+    temp.resize(static_cast<std::size_t>(size));
+    next.assign((std::size_t{1} << d2) + 1, 0);
+    for (std::int64_t i = 0; i < size; ++i) ++next[((a[i] >> shift2) & mask) + 1];
+    for (std::size_t d = 1; d < next.size(); ++d) next[d] += next[d - 1];
+    for (std::int64_t i = 0; i < size; ++i) temp[next[(a[i] >> shift2) & mask]++] = a[i];
+    a = temp.data();
+  }
+  insertion_fix(a, size);
+  // The indices, in order; and whether two words have the same top key bits (adjacent now).
+  out[0] = static_cast<std::int64_t>(a[0] & index_mask);
+  bool tied_tops = false;
+  for (std::int64_t k = 1; k < size; ++k) {
+    out[k] = static_cast<std::int64_t>(a[k] & index_mask);
+    tied_tops |= ((a[k] ^ a[k - 1]) & ~index_mask) == 0;
+  }
+  if (tied_tops) {  // order each run of equal top key bits by full keys, then index
+    for (std::int64_t i = 0; i < size;) {
+      std::int64_t j = i + 1;
+      while (j < size && ((a[j] ^ a[i]) & ~index_mask) == 0) ++j;
+      if (j - i > 1) {
+        std::sort(a + i, a + j, less);
+        for (std::int64_t k = i; k < j; ++k) out[k] = static_cast<std::int64_t>(a[k] & index_mask);
+      }
+      i = j;
+    }
+  }
+}
+
+/// Inputs up to this size are sorted as one run (step 2 alone): their counting table fits in L2,
+/// and the first pass would cost more than it saves.
+constexpr std::int64_t kOneRun = std::int64_t{1} << 16;
+
 /// Sorts `n` elements, writing their indices in order to `out`: make_words(first, last, w) writes
 /// the words of elements [first, last) (see the Note; b = index_bits(n)) to w, full_key(i) is
 /// element i's key as unsigned. `words` and `sorted` hold n words each (`words` may be `out`;
@@ -73,6 +124,17 @@ void radix_argsort(std::int64_t n, MakeWords make_words, FullKey full_key, std::
   if (n <= 0) return;
   const int b = index_bits(n);
   const std::uint64_t index_mask = (std::uint64_t{1} << b) - 1;
+  auto less = [&](std::uint64_t a, std::uint64_t b_word) {  // words whose top key bits agree
+    if ((a & ~index_mask) != (b_word & ~index_mask)) return a < b_word;
+    const std::uint64_t ka = full_key(static_cast<std::int64_t>(a & index_mask));
+    const std::uint64_t kb = full_key(static_cast<std::int64_t>(b_word & index_mask));
+    return ka != kb ? ka < kb : a < b_word;  // then by index
+  };
+  if (n <= kOneRun) {  // small: the whole input is one run, without the first pass
+    make_words(0, n, words);
+    sort_run(words, n, 64, b, less, out);
+    return;
+  }
   const int d1 = std::min(8, std::max(1, b - 7));  // 256 write streams at most: L1 holds them
   const int shift1 = 64 - d1;
   const std::size_t buckets = std::size_t{1} << d1;
@@ -108,55 +170,11 @@ void radix_argsort(std::int64_t n, MakeWords make_words, FullKey full_key, std::
     }
   });
 
-  // 2. Each bucket in cache: a counting sort on its next d2 bits, then one insertion pass on whole
-  // words (the bucket is then almost sorted: only words whose sorted bits agree can be out of
-  // order), then the rare words whose top key bits agree ordered by full keys.
-  auto less = [&](std::uint64_t a, std::uint64_t b_word) {
-    if ((a & ~index_mask) != (b_word & ~index_mask)) return a < b_word;
-    const std::uint64_t ka = full_key(static_cast<std::int64_t>(a & index_mask));
-    const std::uint64_t kb = full_key(static_cast<std::int64_t>(b_word & index_mask));
-    return ka != kb ? ka < kb : a < b_word;  // then by index
-  };
+  // 2. Each bucket in cache: sort_run.
   cpu_parallel_for(0, static_cast<std::int64_t>(buckets), 1, [&](std::int64_t g0, std::int64_t g1) {
-    std::vector<std::uint64_t> temp;
-    std::vector<std::uint32_t> next;
     for (std::int64_t g = g0; g < g1; ++g) {
       const std::int64_t first = bucket_start[g], size = bucket_start[g + 1] - first;
-      if (size == 0) continue;
-      std::uint64_t* a = sorted + first;
-      int d2 = 0;
-      while ((std::int64_t{1} << d2) < size && d2 < 16) ++d2;  // about a value per word
-      d2 = std::min(d2, 64 - b - d1);                           // never an index bit
-      if (d2 > 0) {
-        const int shift2 = shift1 - d2;
-        const std::uint64_t mask = (std::uint64_t{1} << d2) - 1;
-        temp.resize(static_cast<std::size_t>(size));
-        next.assign((std::size_t{1} << d2) + 1, 0);
-        for (std::int64_t i = 0; i < size; ++i) ++next[((a[i] >> shift2) & mask) + 1];
-        for (std::size_t d = 1; d < next.size(); ++d) next[d] += next[d - 1];
-        for (std::int64_t i = 0; i < size; ++i) temp[next[(a[i] >> shift2) & mask]++] = a[i];
-        a = temp.data();
-      }
-      insertion_fix(a, size);
-      // The indices, in order; and whether two words have the same top key bits (adjacent now).
-      std::int64_t* o = out + first;
-      o[0] = static_cast<std::int64_t>(a[0] & index_mask);
-      bool tied_tops = false;
-      for (std::int64_t k = 1; k < size; ++k) {
-        o[k] = static_cast<std::int64_t>(a[k] & index_mask);
-        tied_tops |= ((a[k] ^ a[k - 1]) & ~index_mask) == 0;
-      }
-      if (tied_tops) {  // order each run of equal top key bits by full keys, then index
-        for (std::int64_t i = 0; i < size;) {
-          std::int64_t j = i + 1;
-          while (j < size && ((a[j] ^ a[i]) & ~index_mask) == 0) ++j;
-          if (j - i > 1) {
-            std::sort(a + i, a + j, less);
-            for (std::int64_t k = i; k < j; ++k) o[k] = static_cast<std::int64_t>(a[k] & index_mask);
-          }
-          i = j;
-        }
-      }
+      if (size > 0) sort_run(sorted + first, size, shift1, b, less, out + first);
     }
   });
 }
