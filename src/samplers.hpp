@@ -23,21 +23,26 @@ inline constexpr bool kIsFloating = std::is_floating_point_v<T> || std::is_same_
 // A pair functor writes the values of elements 2j and 2j + 1 in the compute type; the loops round
 // them to T.
 
-/// uniform in [from, to), 32-bit elements: each type takes the top bits of its precision (Note
-/// [Uniform from the high bits]); if rounding to T carries the value up to `to`, it takes `from`.
+/// The uniform in [0, 1) of a 32-bit word for element type T, as a float: each type takes the top
+/// bits of its precision (Note [Uniform from the high bits]), so the float is exactly a T.
+template <class T>
+RB_HOST_DEVICE RB_FORCE_INLINE float unit_uniform32(std::uint32_t w) {
+  if constexpr (std::is_same_v<T, c10::Half>) {
+    return uniform_half(w);
+  } else if constexpr (std::is_same_v<T, c10::BFloat16>) {
+    return uniform_bfloat16(w);
+  } else {
+    return uniform_float(w);
+  }
+}
+
+/// uniform in [from, to), 32-bit elements: unit_uniform32 mapped affinely; if rounding to T carries
+/// the value up to `to`, it takes `from`.
 template <class T>
 struct Uniform32 {
   float from, range, to;
   RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint32_t w, std::int64_t) const {
-    float u;
-    if constexpr (std::is_same_v<T, c10::Half>) {
-      u = uniform_half(w);
-    } else if constexpr (std::is_same_v<T, c10::BFloat16>) {
-      u = uniform_bfloat16(w);
-    } else {
-      u = uniform_float(w);
-    }
-    const T t = static_cast<T>(affine(u, range, from));
+    const T t = static_cast<T>(affine(unit_uniform32<T>(w), range, from));
     return static_cast<float>(t) < to ? t : static_cast<T>(from);
   }
 };
@@ -47,13 +52,7 @@ struct Uniform32 {
 template <class T>
 struct UniformUnit32 {
   RB_HOST_DEVICE RB_FORCE_INLINE T operator()(std::uint32_t w, std::int64_t) const {
-    if constexpr (std::is_same_v<T, c10::Half>) {
-      return static_cast<T>(uniform_half(w));
-    } else if constexpr (std::is_same_v<T, c10::BFloat16>) {
-      return static_cast<T>(uniform_bfloat16(w));
-    } else {
-      return uniform_float(w);
-    }
+    return static_cast<T>(unit_uniform32<T>(w));
   }
 };
 struct UniformUnit64 {

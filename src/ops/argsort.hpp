@@ -69,7 +69,9 @@ inline void insertion_fix(std::uint64_t* a, std::int64_t size) {
 /// next d2 bits (about one value per word), which leaves the run almost sorted, then
 /// insertion_fix on whole words, then the rare words whose top key bits agree ordered by full keys
 /// (`less`). Its tables are the calling thread's, kept for its next call (fresh pages would cost
-/// as much as the sort): a run's words and 2^16 + 1 counts at most.
+/// as much as the sort): 2^16 + 1 counts and up to kKeptRunWords words (a larger run's are freed).
+constexpr std::size_t kKeptRunWords = std::size_t{1} << 20;  // 8 MiB
+
 template <class Less>
 void sort_run(std::uint64_t* a, std::int64_t size, int sorted_from, int b, Less less, std::int64_t* out) {
   thread_local std::vector<std::uint64_t> temp;
@@ -107,6 +109,7 @@ void sort_run(std::uint64_t* a, std::int64_t size, int sorted_from, int b, Less 
       i = j;
     }
   }
+  if (temp.capacity() > kKeptRunWords) std::vector<std::uint64_t>().swap(temp);
 }
 
 /// Inputs up to this size are sorted as one run (step 2 alone): their counting table fits in L2,
