@@ -314,16 +314,32 @@ TEST_F(GeneratorTest, RandpermAndMultinomialAreValid) {
 }
 
 TEST_F(GeneratorTest, CpuRandpermOrderIsTheStableSortOfItsKeys) {
+  const auto full_range = [](std::int64_t n) {
+    return torch::randint(std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max(), {n},
+                          torch::kLong);
+  };
+  std::vector<std::pair<std::string, torch::Tensor>> cases;
   for (std::int64_t n : {1, 2, 3, 100, 4097, 100000, (1 << 21) + 5}) {
-    auto keys = torch::randint(std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max(),
-                               {n}, torch::kLong);
+    auto keys = full_range(n);
     if (n > 3) keys.narrow(0, 0, n / 2).copy_(keys.narrow(0, n / 2, n / 2));  // ties, many
     if (n > 3) keys[1] = keys[0];
     if (n > 3) keys[3] = keys[2].item<std::int64_t>() ^ 1;  // ties in every bit but the lowest
-    auto order = torch::empty({n}, torch::kLong);
-    detail::argsort_keys(keys.data_ptr<std::int64_t>(), n, order.data_ptr<std::int64_t>());
-    EXPECT_TRUE(torch::equal(order, std::get<1>(keys.sort(/*stable=*/true, 0, false)))) << "n=" << n;
+    cases.emplace_back("ties, n=" + std::to_string(n), keys);
   }
+  // Groups of 16 consecutive keys that share their top 24 bits, so the counting sort leaves each
+  // group in index order: more words out of order than the transposition rounds sort.
+  for (std::int64_t n : {64, 4096, 70000}) {
+    const auto tops = full_range(n / 16 + 1).index({torch::arange(n).div(16, "floor")});
+    const auto low_bits = (std::int64_t{1} << 40) - 1;
+    cases.emplace_back("groups, n=" + std::to_string(n), tops.bitwise_and(~low_bits) | full_range(n).bitwise_and(low_bits));
+  }
+  test::for_each_cpu_isa([&](const std::string& isa) {
+    for (const auto& [name, keys] : cases) {
+      auto order = torch::empty({keys.numel()}, torch::kLong);
+      detail::argsort_keys(keys.data_ptr<std::int64_t>(), keys.numel(), order.data_ptr<std::int64_t>());
+      EXPECT_TRUE(torch::equal(order, std::get<1>(keys.sort(/*stable=*/true, 0, false)))) << name << ", " << isa;
+    }
+  });
 }
 
 TEST_F(GeneratorTest, RandpermIsTheStableSortOfTheKeysItDraws) {

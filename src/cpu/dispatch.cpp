@@ -122,4 +122,12 @@ void philox_words(const Stream& s, std::uint64_t first, std::uint64_t counters, 
   }
 }
 
+bool finish_run(std::uint64_t* a, std::int64_t size, std::uint64_t index_mask, std::int64_t* out) {
+  switch (cpu_isa()) {
+    case Isa::avx512: return finish_run_avx512(a, size, index_mask, out);
+    case Isa::avx2: return finish_run_avx2(a, size, index_mask, out);
+    default: return finish_run_scalar(a, size, index_mask, out);
+  }
+}
+
 }  // namespace rb::detail

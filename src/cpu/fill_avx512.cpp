@@ -1,3 +1,4 @@
 // rb's CPU kernels compiled for the avx512 instruction set (flags in cmake/rb_torch.cmake).
 #define RB_ISA avx512
 #include "fill_kernels.hpp"
+#include "sort_kernels.hpp"

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "../fill.hpp"
 #include "../parallel.hpp"
 
 
@@ -23,10 +24,12 @@ namespace rb::detail {
 //     parallel), and one pass scatters them into 2^d1 buckets, stably (256 write streams stay in
 //     L1; 2048 were measured 2x slower).
 //  2. Each bucket (about n / 2^d1 words, in cache) is ordered by a counting sort on its next d2
-//     bits (about one value per word), which leaves it almost sorted; one insertion pass on whole
-//     words finishes it, then the rare words whose top key bits agree are ordered by full keys;
-//     the indices go straight to the output. Buckets are independent: threads share them.
-//     The insertion pass visits only the words out of order, found 64 at a time as a bit mask.
+//     bits (about one value per word), which leaves it almost sorted: only words that share those
+//     bits can be out of order. finish_run (src/cpu/sort_kernels.hpp, vectorized per instruction
+//     set) finishes it with a few rounds of odd-even transposition and an insertion pass that
+//     visits only the words still out of order, and writes the indices straight to the output;
+//     then the rare words whose top key bits agree are ordered by full keys. Buckets are
+//     independent: threads share them.
 //  Inputs of at most 2^16 words skip step 1: they are one bucket (the counting table fits in L2).
 // The result is the stable sort's whatever the number of threads.
 
@@ -37,38 +40,10 @@ inline int index_bits(std::int64_t n) {
   return b;
 }
 
-/// Sorts a[0, size), a sequence of distinct words that is almost sorted (few elements out of order,
-/// and those by a short distance), by insertion. The elements already in order, almost all of
-/// them, cost no branch: each block of 64 is compared with its left neighbours at once into a bit
-/// mask, and only the set bits are visited (a random branch per element was most of randperm's
-/// time). An insertion at k can leave a[k + 1] below the new a[k]; that bit is then set too.
-inline void insertion_fix(std::uint64_t* a, std::int64_t size) {
-  for (std::int64_t block = 1; block < size; block += 64) {
-    const int width = static_cast<int>(std::min<std::int64_t>(64, size - block));
-    std::uint64_t out_of_order = 0;
-    for (int i = 0; i < width; ++i)
-      out_of_order |= static_cast<std::uint64_t>(a[block + i] < a[block + i - 1]) << i;
-    while (out_of_order != 0) {
-      const int i = __builtin_ctzll(out_of_order);
-      out_of_order &= out_of_order - 1;
-      const std::int64_t k = block + i;
-      const std::uint64_t moving = a[k];
-      std::int64_t m = k;
-      do {
-        a[m] = a[m - 1];
-        --m;
-      } while (m > 0 && moving < a[m - 1]);
-      a[m] = moving;
-      if (i + 1 < width && a[k + 1] < a[k]) out_of_order |= std::uint64_t{2} << i;
-    }
-  }
-}
-
 /// Sorts one run a[0, size) of distinct words whose bits above bit `sorted_from` are all equal
 /// (the first pass ordered them), writing their indices in order to `out`: a counting sort on the
-/// next d2 bits (about one value per word), which leaves the run almost sorted, then
-/// insertion_fix on whole words, then the rare words whose top key bits agree ordered by full keys
-/// (`less`). Its tables are the calling thread's, kept for its next call (fresh pages would cost
+/// next d2 bits (about one value per word), which leaves the run almost sorted, then finish_run,
+/// then the rare words whose top key bits agree ordered by full keys (`less`). Its tables are the calling thread's, kept for its next call (fresh pages would cost
 /// as much as the sort): 2^16 + 1 counts and up to kKeptRunWords words (a larger run's are freed).
 constexpr std::size_t kKeptRunWords = std::size_t{1} << 20;  // 8 MiB
 
@@ -90,14 +65,8 @@ void sort_run(std::uint64_t* a, std::int64_t size, int sorted_from, int b, Less 
     for (std::int64_t i = 0; i < size; ++i) temp[next[(a[i] >> shift2) & mask]++] = a[i];
     a = temp.data();
   }
-  insertion_fix(a, size);
-  // The indices, in order; and whether two words have the same top key bits (adjacent now).
-  out[0] = static_cast<std::int64_t>(a[0] & index_mask);
-  bool tied_tops = false;
-  for (std::int64_t k = 1; k < size; ++k) {
-    out[k] = static_cast<std::int64_t>(a[k] & index_mask);
-    tied_tops |= ((a[k] ^ a[k - 1]) & ~index_mask) == 0;
-  }
+  // Sorted, the indices in order, and whether two words have the same top key bits (adjacent now).
+  const bool tied_tops = finish_run(a, size, index_mask, out);
   if (tied_tops) {  // order each run of equal top key bits by full keys, then index
     for (std::int64_t i = 0; i < size;) {
       std::int64_t j = i + 1;
