@@ -58,17 +58,23 @@ RB_FILL_BENCH(exponential_f64, torch::kDouble, [](torch::Tensor& t, at::Generato
 RB_FILL_BENCH(exponential_rate3_f64, torch::kDouble, [](torch::Tensor& t, at::Generator& g) { t.exponential_(3.0, g); });
 RB_FILL_BENCH(cauchy_f64, torch::kDouble, [](torch::Tensor& t, at::Generator& g) { t.cauchy_(0, 1, g); });
 
-// randperm of 2^20 elements (8 MiB of int64 written).
+// randperm of 2^range(1) elements (int64 written) on range(0) threads: every size at which one
+// of the two is ahead (torch shuffles in cache up to about 2^16 elements; rb sorts drawn keys).
 template <Source kSource>
 void BM_Randperm(benchmark::State& state) {
   at::set_num_threads(static_cast<int>(state.range(0)));
   auto gen = generator(kSource);
-  const std::int64_t n = 1 << 20;
+  const std::int64_t n = std::int64_t{1} << state.range(1);
   for (auto _ : state) benchmark::DoNotOptimize(torch::randperm(n, gen));
   state.SetBytesProcessed(state.iterations() * n * 8);
 }
-BENCHMARK_TEMPLATE(BM_Randperm, Source::rb)->Name("Fill/randperm_2^20/rb")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_Randperm, Source::torch)->Name("Fill/randperm_2^20/torch")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+void randperm_sizes(benchmark::internal::Benchmark* b) {
+  for (int log2_n : {9, 12, 16, 20, 24}) b->Args({1, log2_n});
+  b->Args({2, 20});
+  b->ArgNames({"threads", "log2_n"})->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK_TEMPLATE(BM_Randperm, Source::rb)->Name("Fill/randperm/rb")->Apply(randperm_sizes);
+BENCHMARK_TEMPLATE(BM_Randperm, Source::torch)->Name("Fill/randperm/torch")->Apply(randperm_sizes);
 
 // ---- raw bits: 32-bit words on the calling thread ------------------------------------------------
 // Into 64 MiB (Fill/raw_bits: the memory system takes part, as in a fill) and into 256 KiB over

@@ -67,22 +67,13 @@ const char* cpu_isa_name(Isa isa);
 /// out[4j + w] is word w of s.draw(first + j). On the calling thread.
 void philox_words(const Stream& s, std::uint64_t first, std::uint64_t counters, std::uint32_t* out);
 
-/// The end of randperm's radix sort (src/cpu/sort_kernels.hpp): sorts a[0, size), distinct words
-/// almost in order (Note [randperm's radix sort]), writes each word's low bits (`index_mask`) in
-/// order to out[0, size) (which overlaps `a` only if size is 1), and returns whether two words
-/// agree in every bit above them. Vectorized with the chosen instruction set, on the calling thread.
-bool finish_run(std::uint64_t* a, std::int64_t size, std::uint64_t index_mask, std::int64_t* out);
-
 // The per-instruction-set kernels: fill the elements of counters [first, last) of `request`;
-// the raw words of philox_words; the end of randperm's sort.
+// the raw words of philox_words.
 void fill_range_scalar(const FillRequest& request, std::uint64_t first, std::uint64_t last);
 void fill_range_avx2(const FillRequest& request, std::uint64_t first, std::uint64_t last);
 void fill_range_avx512(const FillRequest& request, std::uint64_t first, std::uint64_t last);
 void philox_words_scalar(const Stream& s, std::uint64_t first, std::uint64_t counters, std::uint32_t* out);
 void philox_words_avx2(const Stream& s, std::uint64_t first, std::uint64_t counters, std::uint32_t* out);
 void philox_words_avx512(const Stream& s, std::uint64_t first, std::uint64_t counters, std::uint32_t* out);
-bool finish_run_scalar(std::uint64_t* a, std::int64_t size, std::uint64_t index_mask, std::int64_t* out);
-bool finish_run_avx2(std::uint64_t* a, std::int64_t size, std::uint64_t index_mask, std::int64_t* out);
-bool finish_run_avx512(std::uint64_t* a, std::int64_t size, std::uint64_t index_mask, std::int64_t* out);
 
 }  // namespace rb::detail

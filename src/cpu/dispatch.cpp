@@ -8,6 +8,7 @@
 
 #include "../fill.hpp"
 #include "../parallel.hpp"
+#include "sort.hpp"
 #include "rb/block.hpp"
 
 namespace rb::detail {
@@ -24,13 +25,13 @@ namespace rb::detail {
 
 namespace {
 
-using FillRange = void (*)(const FillRequest&, std::uint64_t, std::uint64_t);
-
-FillRange kernel(Isa isa) {
-  switch (isa) {
-    case Isa::avx512: return fill_range_avx512;
-    case Isa::avx2: return fill_range_avx2;
-    default: return fill_range_scalar;
+/// The kernel of the chosen instruction set.
+template <class Kernel>
+Kernel* for_isa(Kernel* scalar, Kernel* avx2, Kernel* avx512) {
+  switch (cpu_isa()) {
+    case Isa::avx512: return avx512;
+    case Isa::avx2: return avx2;
+    default: return scalar;
   }
 }
 
@@ -104,7 +105,7 @@ void set_cpu_isa(Isa isa) {
 void fill_cpu(const FillRequest& request) {
   const std::uint64_t counters = counters_for(request.n, request.wide);
   if (counters == 0) return;
-  const FillRange fill = kernel(cpu_isa());
+  const auto fill = for_isa(fill_range_scalar, fill_range_avx2, fill_range_avx512);
   // 16384 outputs (256 KiB of words) per task: large enough to amortize a task, small enough to
   // spread a few MiB over the threads.
   constexpr std::int64_t kGrain = 16384;
@@ -115,19 +116,21 @@ void fill_cpu(const FillRequest& request) {
 }
 
 void philox_words(const Stream& s, std::uint64_t first, std::uint64_t counters, std::uint32_t* out) {
-  switch (cpu_isa()) {
-    case Isa::avx512: return philox_words_avx512(s, first, counters, out);
-    case Isa::avx2: return philox_words_avx2(s, first, counters, out);
-    default: return philox_words_scalar(s, first, counters, out);
-  }
+  for_isa(philox_words_scalar, philox_words_avx2, philox_words_avx512)(s, first, counters, out);
+}
+
+void randperm_words(const Stream& s, std::int64_t first, std::int64_t last, std::uint64_t index_mask,
+                    std::uint64_t* w) {
+  for_isa(randperm_words_scalar, randperm_words_avx2, randperm_words_avx512)(s, first, last, index_mask, w);
+}
+
+void counting_sort(const std::uint64_t* a, std::int64_t size, int shift, int bits, std::uint32_t* table,
+                   std::uint64_t* to) {
+  for_isa(counting_sort_scalar, counting_sort_avx2, counting_sort_avx512)(a, size, shift, bits, table, to);
 }
 
 bool finish_run(std::uint64_t* a, std::int64_t size, std::uint64_t index_mask, std::int64_t* out) {
-  switch (cpu_isa()) {
-    case Isa::avx512: return finish_run_avx512(a, size, index_mask, out);
-    case Isa::avx2: return finish_run_avx2(a, size, index_mask, out);
-    default: return finish_run_scalar(a, size, index_mask, out);
-  }
+  return for_isa(finish_run_scalar, finish_run_avx2, finish_run_avx512)(a, size, index_mask, out);
 }
 
 }  // namespace rb::detail

@@ -1,17 +1,64 @@
-// The last step of randperm's radix sort (Note [randperm's radix sort] in src/ops/argsort.hpp),
+// The loops of randperm's radix sort (Note [randperm's radix sort] in src/ops/argsort.hpp),
 // written once and compiled once per instruction set beside fill_kernels.hpp (fill_scalar.cpp,
-// fill_avx2.cpp, fill_avx512.cpp): plain C++ loops that GCC vectorizes. Integers only, and the
-// sorted order of distinct words is unique, so every build gives the same result.
+// fill_avx2.cpp, fill_avx512.cpp): plain C++ that GCC vectorizes, and one scan in GCC's vector
+// extensions. Integers only, and the sorted order of distinct words is unique, so every build
+// gives the same result.
 //
-// Include after defining RB_ISA: it defines finish_run_<RB_ISA>.
+// Include after defining RB_ISA: it defines randperm_words_<RB_ISA>, counting_sort_<RB_ISA> and
+// finish_run_<RB_ISA> (declared in src/cpu/sort.hpp).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 
+#include "fill_kernels.hpp"
+#include "sort.hpp"
+
 namespace rb::detail {
 namespace {
+
+/// t[i] = t[0] + ... + t[i] for i < size, in place. A scalar scan is a chain of additions, one a
+/// cycle; vectors of 16 (AVX-512) or 8 (AVX2) sums take log2 shifted additions each and chain
+/// only their carries (2^16 sums: 0.24 -> 0.10 ns each with AVX-512, 0.18 with AVX2). The
+/// shuffles' masks are literals: computed ones are built at run time.
+inline void running_sums(std::uint32_t* t, std::size_t size) {
+  std::size_t i = 0;
+  std::uint32_t run = 0;
+#if defined(__AVX512F__)
+  typedef std::uint32_t Lanes __attribute__((vector_size(64)));
+  const Lanes zero = {};
+  Lanes carry = {};
+  for (; i + 16 <= size; i += 16) {  // shuffle(zero, v, m): lane l is m[l] < 16 ? 0 : v[m[l] - 16]
+    Lanes v;
+    std::memcpy(&v, t + i, sizeof v);
+    v += __builtin_shuffle(zero, v, Lanes{0, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30});
+    v += __builtin_shuffle(zero, v, Lanes{0, 1, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29});
+    v += __builtin_shuffle(zero, v, Lanes{0, 1, 2, 3, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27});
+    v += __builtin_shuffle(zero, v, Lanes{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23});
+    v += carry;
+    carry = __builtin_shuffle(v, Lanes{15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15});
+    std::memcpy(t + i, &v, sizeof v);
+  }
+  run = carry[0];
+#elif defined(__AVX2__)
+  typedef std::uint32_t Lanes __attribute__((vector_size(32)));
+  const Lanes zero = {};
+  Lanes carry = {};
+  for (; i + 8 <= size; i += 8) {
+    Lanes v;
+    std::memcpy(&v, t + i, sizeof v);
+    v += __builtin_shuffle(zero, v, Lanes{0, 8, 9, 10, 11, 12, 13, 14});
+    v += __builtin_shuffle(zero, v, Lanes{0, 1, 8, 9, 10, 11, 12, 13});
+    v += __builtin_shuffle(zero, v, Lanes{0, 1, 2, 3, 8, 9, 10, 11});
+    v += carry;
+    carry = __builtin_shuffle(v, Lanes{7, 7, 7, 7, 7, 7, 7, 7});
+    std::memcpy(t + i, &v, sizeof v);
+  }
+  run = carry[0];
+#endif
+  for (; i < size; ++i) t[i] = run += t[i];
+}
 
 /// Rounds of odd-even transposition before the insertion pass. After the counting sort a run is
 /// sorted but for groups of words that share their counted bits (about one word per value, so
@@ -71,10 +118,30 @@ inline void insertion_fix(std::uint64_t* a, std::int64_t size) {
 
 }  // namespace
 
-#ifndef RB_CONCAT
-#define RB_CONCAT_(a, b) a##b
-#define RB_CONCAT(a, b) RB_CONCAT_(a, b)
-#endif
+void RB_CONCAT(randperm_words_, RB_ISA)(const Stream& s, std::int64_t first, std::int64_t last,
+                                        std::uint64_t index_mask, std::uint64_t* w) {
+  const PhiloxKeys keys(s);
+  alignas(64) std::uint32_t raw[4 * kBatch];  // 64-bit element k of the batch: raw[2k], raw[2k + 1]
+  for (std::int64_t i = first; i < last;) {
+    const std::int64_t count = std::min<std::int64_t>(kBatch, (last - i + 1) / 2);
+    philox_counters(keys, static_cast<std::uint64_t>(i / 2), static_cast<std::uint64_t>(count), raw);
+    const std::int64_t m = std::min(last - i, 2 * count);
+    std::uint64_t* to = w + (i - first);
+    for (std::int64_t k = 0; k < m; ++k)
+      to[k] = (word64_at(raw + 2 * k) & ~index_mask) | static_cast<std::uint64_t>(i + k);
+    i += m;
+  }
+}
+
+void RB_CONCAT(counting_sort_, RB_ISA)(const std::uint64_t* a, std::int64_t size, int shift, int bits,
+                                       std::uint32_t* table, std::uint64_t* to) {
+  const std::uint64_t mask = (std::uint64_t{1} << bits) - 1;
+  const std::size_t bins = std::size_t{1} << bits;
+  std::fill(table, table + bins + 1, 0);
+  for (std::int64_t i = 0; i < size; ++i) ++table[((a[i] >> shift) & mask) + 1];
+  running_sums(table, bins + 1);  // table[v]: where the first word of value v goes
+  for (std::int64_t i = 0; i < size; ++i) to[table[(a[i] >> shift) & mask]++] = a[i];
+}
 
 bool RB_CONCAT(finish_run_, RB_ISA)(std::uint64_t* a, std::int64_t size, std::uint64_t index_mask,
                                     std::int64_t* out) {

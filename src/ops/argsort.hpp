@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "../fill.hpp"
+#include "../cpu/sort.hpp"
 #include "../parallel.hpp"
 
 
@@ -41,10 +41,11 @@ inline int index_bits(std::int64_t n) {
 }
 
 /// Sorts one run a[0, size) of distinct words whose bits above bit `sorted_from` are all equal
-/// (the first pass ordered them), writing their indices in order to `out`: a counting sort on the
+/// (the first pass ordered them), writing their indices in order to `out`: counting_sort on the
 /// next d2 bits (about one value per word), which leaves the run almost sorted, then finish_run,
-/// then the rare words whose top key bits agree ordered by full keys (`less`). Its tables are the calling thread's, kept for its next call (fresh pages would cost
-/// as much as the sort): 2^16 + 1 counts and up to kKeptRunWords words (a larger run's are freed).
+/// then the rare words whose top key bits agree ordered by full keys (`less`). Its tables are the
+/// calling thread's, kept for its next call (fresh pages would cost as much as the sort): 2^16 + 1
+/// counts and up to kKeptRunWords words (a larger run's are freed).
 constexpr std::size_t kKeptRunWords = std::size_t{1} << 20;  // 8 MiB
 
 template <class Less>
@@ -56,13 +57,9 @@ void sort_run(std::uint64_t* a, std::int64_t size, int sorted_from, int b, Less 
   while ((std::int64_t{1} << d2) < size && d2 < 16) ++d2;  // about a value per word
   d2 = std::min(d2, sorted_from - b);                       // never an index bit
   if (d2 > 0) {
-    const int shift2 = sorted_from - d2;
-    const std::uint64_t mask = (std::uint64_t{1} << d2) - 1;
     temp.resize(static_cast<std::size_t>(size));
-    next.assign((std::size_t{1} << d2) + 1, 0);
-    for (std::int64_t i = 0; i < size; ++i) ++next[((a[i] >> shift2) & mask) + 1];
-    for (std::size_t d = 1; d < next.size(); ++d) next[d] += next[d - 1];
-    for (std::int64_t i = 0; i < size; ++i) temp[next[(a[i] >> shift2) & mask]++] = a[i];
+    next.resize((std::size_t{1} << d2) + 1);
+    counting_sort(a, size, sorted_from - d2, d2, next.data(), temp.data());
     a = temp.data();
   }
   // Sorted, the indices in order, and whether two words have the same top key bits (adjacent now).

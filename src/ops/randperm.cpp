@@ -84,17 +84,7 @@ Tensor& randperm_cpu(std::int64_t n, const OptGen& gen, Tensor& out) {
   const Stream stream = fill.claim(/*wide=*/true);
   const std::uint64_t index_mask = (std::uint64_t{1} << index_bits(n)) - 1;
   auto make_words = [&](std::int64_t first, std::int64_t last, std::uint64_t* w) {
-    constexpr std::int64_t kBatch = 512;  // Philox outputs at a time: 8 KiB of words
-    alignas(64) std::uint64_t raw[2 * kBatch];  // output j: 64-bit elements raw[2j], raw[2j + 1]
-    for (std::int64_t i = first; i < last;) {  // first is even: a chunk starts on an output
-      const std::int64_t count = std::min<std::int64_t>(kBatch, (last - i + 1) / 2);
-      philox_words(stream, static_cast<std::uint64_t>(i / 2), static_cast<std::uint64_t>(count),
-                   reinterpret_cast<std::uint32_t*>(raw));  // little-endian: words 2h, 2h + 1
-      const std::int64_t m = std::min(last - i, 2 * count);
-      for (std::int64_t k = 0; k < m; ++k)
-        w[i - first + k] = (raw[k] & ~index_mask) | static_cast<std::uint64_t>(i + k);
-      i += m;
-    }
+    randperm_words(stream, first, last, index_mask, w);  // first is even: a chunk starts on an output
   };
   auto full_key = [&](std::int64_t i) {
     return word64(stream.draw(static_cast<std::uint64_t>(i / 2)), static_cast<unsigned>(i % 2));
