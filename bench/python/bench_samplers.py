@@ -68,7 +68,7 @@ def main():
             p = ms(torch_call)
         n = ms(numpy_call) if numpy_call else float("nan")
         results[name] = {"torch": t, "rb_generator": r, "rb_philox_block": p, "numpy": n}
-        print(f"{name:34} {t:9.3f} {r:9.3f} {p:9.3f} {n:9.3f} {t / r:8.2f}x {t / p:11.2f}x")
+        print(f"{name:34} {t:9.4g} {r:9.4g} {p:9.4g} {n:9.4g} {t / r:8.2f}x {t / p:11.2f}x")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"torch": torch.__version__, "threads": args.threads, "ms": results}, f, indent=1)
