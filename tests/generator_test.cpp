@@ -331,7 +331,8 @@ TEST_F(GeneratorTest, CpuRandpermOrderIsTheStableSortOfItsKeys) {
   for (std::int64_t n : {64, 4096, 70000}) {
     const auto tops = full_range(n / 16 + 1).index({torch::arange(n).div(16, "floor")});
     const auto low_bits = (std::int64_t{1} << 40) - 1;
-    cases.emplace_back("groups, n=" + std::to_string(n), tops.bitwise_and(~low_bits) | full_range(n).bitwise_and(low_bits));
+    cases.emplace_back("groups, n=" + std::to_string(n),
+                       tops.bitwise_and(~low_bits) | full_range(n).bitwise_and(low_bits));
   }
   test::for_each_cpu_isa([&](const std::string& isa) {
     for (const auto& [name, keys] : cases) {
