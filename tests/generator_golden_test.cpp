@@ -88,6 +88,13 @@ std::vector<std::string> golden_lines() {
     add("exponential_(1) " + d, torch::empty({n}, o).exponential_(1, g));
     add("exponential_(0.5) " + d, torch::empty({n}, o).exponential_(0.5, g));
   }
+  // normal_ with std 1 (torch.randn's), whose kernels skip the multiplication by 1.
+  for (auto dtype : {torch::kFloat, torch::kDouble, torch::kHalf, torch::kBFloat16}) {
+    const std::string d = c10::toString(dtype);
+    const auto o = torch::TensorOptions().dtype(dtype);
+    add("normal_(0,1) " + d, torch::empty({n}, o).normal_(0, 1, g));
+    add("normal_(-3,1) " + d, torch::empty({n}, o).normal_(-3, 1, g));
+  }
   // The philox engine: generator-less ops in a block, each from a ticket of torch's CPU generator
   // (Note [Philox engine streams]); and the engine mark the block puts in its seed field.
   Block block(64, OnExit::keep, Engine::philox);
