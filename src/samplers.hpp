@@ -67,15 +67,24 @@ struct Uniform64 {
 };
 
 /// normal(mean, std) or, with kLog, exp(normal(mean, std)): Box-Muller pairs, then z std + mean.
-/// (kLog is a template parameter so that the vectorized loops carry no branch.)
-template <bool kLog>
+/// With kUnitStd (std == 1, torch.randn's), z + mean: z * 1 is z exactly, so the same bits without
+/// the multiplication. (Template parameters, so that the vectorized loops carry no branch.)
+template <class T>
+RB_HOST_DEVICE RB_FORCE_INLINE T scaled_normal(T z, T mean, T /*scale: 1*/, std::true_type /*unit std*/) {
+  return detail::add_rn(z, mean);
+}
+template <class T>
+RB_HOST_DEVICE RB_FORCE_INLINE T scaled_normal(T z, T mean, T scale, std::false_type) {
+  return affine(z, scale, mean);
+}
+template <bool kLog, bool kUnitStd = false>
 struct NormalPair32 {
   float mean, std;
   RB_HOST_DEVICE RB_FORCE_INLINE void operator()(std::uint32_t w0, std::uint32_t w1, float* v0, float* v1) const {
     float z0, z1;
     normal_pair(w0, w1, &z0, &z1);
-    z0 = affine(z0, std, mean);
-    z1 = affine(z1, std, mean);
+    z0 = scaled_normal(z0, mean, std, std::bool_constant<kUnitStd>{});
+    z1 = scaled_normal(z1, mean, std, std::bool_constant<kUnitStd>{});
     if constexpr (kLog) {
       z0 = exp_f32(z0);
       z1 = exp_f32(z1);
@@ -84,14 +93,14 @@ struct NormalPair32 {
     *v1 = z1;
   }
 };
-template <bool kLog>
+template <bool kLog, bool kUnitStd = false>
 struct NormalPair64 {
   double mean, std;
   RB_HOST_DEVICE RB_FORCE_INLINE void operator()(std::uint64_t x0, std::uint64_t x1, double* v0, double* v1) const {
     double z0, z1;
     normal_pair(x0, x1, &z0, &z1);
-    z0 = affine(z0, std, mean);
-    z1 = affine(z1, std, mean);
+    z0 = scaled_normal(z0, mean, std, std::bool_constant<kUnitStd>{});
+    z1 = scaled_normal(z1, mean, std, std::bool_constant<kUnitStd>{});
     if constexpr (kLog) {
       z0 = exp_f64(z0);
       z1 = exp_f64(z1);
@@ -269,6 +278,13 @@ void dispatch_sampler(const FillRequest& r, Loops& loops) {
                                                        static_cast<float>(r.b)});
         }
       case Sampler::normal:
+        if (r.b == 1) {
+          if constexpr (kDouble) {
+            return loops.template pairs64<T>(NormalPair64<false, true>{r.a, 1});
+          } else {
+            return loops.template pairs32<T>(NormalPair32<false, true>{static_cast<float>(r.a), 1});
+          }
+        }
         if constexpr (kDouble) {
           return loops.template pairs64<T>(NormalPair64<false>{r.a, r.b});
         } else {
