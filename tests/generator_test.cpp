@@ -344,12 +344,16 @@ TEST_F(GeneratorTest, CpuRandpermOrderIsTheStableSortOfItsKeys) {
 }
 
 TEST_F(GeneratorTest, RandpermIsTheStableSortOfTheKeysItDraws) {
-  const std::int64_t n = 3 << 20;  // past 2^20 the radix sort keeps fewer key bits per word
-  auto g = make_generator(24);
-  const auto perm = torch::randperm(n, g);
-  const auto keys = torch::empty({n}, torch::kLong).random_(std::numeric_limits<std::int64_t>::min(), std::nullopt,
-                                                           make_generator(24));
-  EXPECT_TRUE(torch::equal(perm, std::get<1>(keys.sort(/*stable=*/true, 0, false))));
+  // Past 2^20 the radix sort keeps fewer key bits per word; 2^16 + 1 is the smallest input that
+  // takes the first radix pass; 1027 stays one run. Every instruction set makes its own words.
+  for (const std::int64_t n : {std::int64_t{1027}, (std::int64_t{1} << 16) + 1, std::int64_t{3} << 20}) {
+    const auto keys = torch::empty({n}, torch::kLong).random_(std::numeric_limits<std::int64_t>::min(), std::nullopt,
+                                                             make_generator(24));
+    const auto expected = std::get<1>(keys.sort(/*stable=*/true, 0, false));
+    test::for_each_cpu_isa([&](const std::string& isa) {
+      EXPECT_TRUE(torch::equal(torch::randperm(n, make_generator(24)), expected)) << "n=" << n << ", " << isa;
+    });
+  }
 }
 
 TEST_F(GeneratorTest, GeometricStaysInItsSupportAndSaturates) {
