@@ -32,6 +32,8 @@ import torch
 import rblock
 from reproducible_block import Reproducible_Block
 
+from bench_common import cpu_name
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SEEDS = [0, 1, 10, 100, 10**3, 10**4, 10**5, 10**6, 2**32, 2**64 - 1]
 ORIGINAL_VERSION = "0.0.1"
@@ -135,16 +137,6 @@ def print_per_sample(rows):
     print("\nPer-sample blocks: median (fastest) us per call, in this run")
     for r in rows:
         print(f"  {r['impl']:<82} {r['median_us']:8.2f} ({r['min_us']:.2f})")
-
-
-def cpu_name():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def main():

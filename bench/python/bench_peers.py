@@ -27,13 +27,13 @@ import collections
 import json
 import os
 import platform
-import statistics
 import tempfile
-import time
 
 import torch
 
 import rblock
+
+from bench_common import cpu_name, timed
 
 N = 2**24
 PEERS = ("rb", "torch", "oneMKL", "NumPy")
@@ -45,20 +45,6 @@ SAME = "same"  # a case whose rb (and torch) value is the row above's: another o
 # mkl: MKLRandomState -> call; numpy: Generator -> call. A call is a callable of no argument.
 Case = collections.namedtuple("Case", "name unit torch mkl numpy",
                               defaults=("GB/s", None, None, None))
-
-
-def timed(fn, budget_s=0.5):
-    """(median seconds of one call of fn after a warm-up, what the warm-up call returned)."""
-    out = fn()
-    t = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - t, 1e-6)
-    times = []
-    for _ in range(max(3, min(200, int(budget_s / once)))):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def fill(dtype, method, *args):
@@ -149,12 +135,6 @@ def load_peers(threads):
     return rng, rs, lines
 
 
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")),
-                    platform.processor())
-
-
 def rb_cpu_isa():
     """The ISA of rb's CPU kernels, as the first line of an rb trace records it."""
     with tempfile.TemporaryDirectory() as d:
@@ -193,7 +173,7 @@ def main():
     rblock.set_reuse_policy("allow")
     gens = {"rb": rblock.generator(1), "torch": torch.Generator().manual_seed(1)}
 
-    header = [f"CPU: {cpu_model()} ({platform.machine()}); rb {rblock.__version__}, CPU ISA "
+    header = [f"CPU: {cpu_name()} ({platform.machine()}); rb {rblock.__version__}, CPU ISA "
               f"{rb_cpu_isa()}; torch {torch.__version__}, {args.threads} thread(s)", *peer_lines,
               f"n = 2^{N.bit_length() - 1} elements; raw line: rb's int64 "
               "t.random_(-2**63, None, generator=g), one 64-bit Philox word per element as it is"]

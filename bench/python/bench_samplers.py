@@ -8,27 +8,17 @@ generator; NumPy's Generator(Philox) as a further peer where it applies. Median 
 import argparse
 import json
 import platform
-import statistics
-import time
 
 import numpy as np
 import torch
 
 import rblock
 
+from bench_common import timed
+
 
 def ms(fn, budget_s=0.4):
-    fn()
-    t = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - t, 1e-6)
-    reps = max(3, min(200, int(budget_s / once)))
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1e3 * statistics.median(times)
+    return 1e3 * timed(fn, budget_s)[0]
 
 
 def main():
