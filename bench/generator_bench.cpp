@@ -172,22 +172,26 @@ void BM_EngineLinearForward(benchmark::State& state) {
 }
 BENCHMARK(BM_EngineLinearForward)->Name("Engine/linear_64x256")->Arg(0)->Arg(1)->Arg(2);
 
-template <int kOp>
+template <int kOp, int kLog2N = 20>
 void BM_EngineRandom(benchmark::State& state) {
   run_engine(state, [](benchmark::State& s) {
-    auto t = torch::empty({1 << 20});
+    auto t = torch::empty({1 << kLog2N});
     for (auto _ : s) {
       if constexpr (kOp == 0) t.uniform_();
       if constexpr (kOp == 1) t.normal_();
       if constexpr (kOp == 2) t.bernoulli_(0.5);
       if constexpr (kOp == 3) benchmark::DoNotOptimize(torch::randperm(1 << 16));
     }
-    s.SetBytesProcessed(s.iterations() * (kOp == 3 ? (1 << 16) * 8 : (1 << 20) * 4));
+    s.SetBytesProcessed(s.iterations() * (kOp == 3 ? (1 << 16) * 8 : (1 << kLog2N) * 4));
   });
 }
 BENCHMARK_TEMPLATE(BM_EngineRandom, 0)->Name("Engine/uniform_2^20")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_EngineRandom, 1)->Name("Engine/normal_2^20")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_EngineRandom, 2)->Name("Engine/bernoulli_2^20")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(BM_EngineRandom, 3)->Name("Engine/randperm_2^16")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
+// 16 elements: the cost of a call (torch's normal_ has a fast path from 16 elements on).
+BENCHMARK_TEMPLATE(BM_EngineRandom, 0, 4)->Name("Engine/uniform_16")->Arg(1)->Arg(2);
+BENCHMARK_TEMPLATE(BM_EngineRandom, 1, 4)->Name("Engine/normal_16")->Arg(1)->Arg(2);
+BENCHMARK_TEMPLATE(BM_EngineRandom, 2, 4)->Name("Engine/bernoulli_16")->Arg(1)->Arg(2);
 
 }  // namespace

@@ -413,6 +413,11 @@ bool in_worker_block() noexcept {
   return !ts.frames.empty() && ts.frames.back().worker;
 }
 
+ThreadEngine thread_engine() noexcept {
+  const ThreadState& ts = thread_state();
+  return {rb::active_engine(ts), !ts.frames.empty() && ts.frames.back().worker};
+}
+
 std::vector<OpenBlock> open_blocks() {
   std::vector<OpenBlock> out;
   for (const Frame& f : thread_state().frames) {

@@ -63,8 +63,10 @@ std::uint32_t mark_word(std::uint32_t lo, Engine engine) {
   return philox(c, Key{{0u, 0u}}).v[0] | 1u;
 }
 
-at::CPUGeneratorImpl* cpu_impl(const at::Generator& gen) {
-  return at::check_generator<at::CPUGeneratorImpl>(gen);
+/// torch's default CPU generator, not copied: a copy's reference count costs every op two atomic
+/// operations.
+at::CPUGeneratorImpl* default_cpu_impl() {
+  return at::check_generator<at::CPUGeneratorImpl>(at::detail::getDefaultCPUGenerator());
 }
 
 }  // namespace
@@ -77,30 +79,45 @@ void enable_routing() noexcept {
 std::uint64_t engine_mark(std::uint32_t low, Engine engine) { return join64(low, mark_word(low, engine)); }
 
 std::optional<Engine> marked_engine(std::uint64_t seed) {
-  for (Engine engine : {Engine::torch, Engine::philox}) {
-    if (hi32(seed) == mark_word(lo32(seed), engine)) return engine;
+  // Every random op asks about the same seed until the state changes: each thread keeps its last
+  // answer (two Philox evaluations otherwise). Seed 0 carries no mark (marks are odd).
+  struct Memo {
+    std::uint64_t seed = 0;
+    std::optional<Engine> engine;
+  };
+  thread_local Memo memo;
+  if (seed != memo.seed) {
+    memo.engine = std::nullopt;
+    for (Engine engine : {Engine::torch, Engine::philox}) {
+      if (hi32(seed) == mark_word(lo32(seed), engine)) {
+        memo.engine = engine;
+        break;
+      }
+    }
+    memo.seed = seed;
   }
-  return std::nullopt;
+  return memo.engine;
 }
 
 Engine op_engine() {
-  if (in_worker_block()) return active_engine();
+  const ThreadEngine thread = thread_engine();
+  if (thread.worker) return thread.engine;
   std::uint64_t seed;
   {
-    at::Generator gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    seed = gen.current_seed();
+    at::CPUGeneratorImpl* impl = default_cpu_impl();
+    std::lock_guard<std::mutex> lock(impl->mutex_);
+    seed = impl->current_seed();
   }
-  return marked_engine(seed).value_or(active_engine());
+  return marked_engine(seed).value_or(thread.engine);
 }
 
 Stream claim_op_stream(std::uint64_t n_counters) {
   if (in_worker_block()) return take_active_stream(n_counters);
   std::uint64_t ticket;
   {
-    at::Generator gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    ticket = cpu_impl(gen)->random64();
+    at::CPUGeneratorImpl* impl = default_cpu_impl();
+    std::lock_guard<std::mutex> lock(impl->mutex_);
+    ticket = impl->random64();
   }
   count_drawn(n_counters);  // what the trace says the block drew (Note [Trace format])
   return make_stream(make_key(ticket), Domain::rb_stream);

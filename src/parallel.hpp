@@ -13,10 +13,12 @@ bool in_forked_child() noexcept;
 
 /// at::parallel_for(begin, end, grain, f), except in a forked child, where f(begin, end) runs on
 /// the calling thread: every rb kernel splits its work so that the result does not depend on how.
+/// A range of one grain runs on the calling thread too, without at::parallel_for's guards (rb's
+/// kernels start no parallel loop of their own): a small call's cost.
 template <class F>
 void cpu_parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, const F& f) {
   if (begin >= end) return;
-  if (in_forked_child()) {
+  if (end - begin <= grain || in_forked_child()) {
     f(begin, end);
     return;
   }

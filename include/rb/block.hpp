@@ -242,6 +242,13 @@ bool close_block(std::uint64_t frame_id) noexcept;
 std::size_t block_depth() noexcept;
 /// Whether the calling thread's innermost block is a WorkerBlock.
 bool in_worker_block() noexcept;
+/// active_engine() and in_worker_block() from one look at the calling thread's blocks (what every
+/// random op asks).
+struct ThreadEngine {
+  Engine engine;
+  bool worker;
+};
+ThreadEngine thread_engine() noexcept;
 
 }  // namespace detail
 

@@ -118,7 +118,8 @@ Fill::Fill(Tensor& self, const OptGen& gen, const char* op) : self_(self), gen_(
   if (d.is_cuda())
     check_not_capturing((std::string("draw ") + op + " from an rb stream").c_str(), d);
   check_no_overlap(self);
-  target_ = self.is_contiguous() ? self : at::empty(self.sizes(), self.options());
+  target_ = self.is_contiguous() ? c10::MaybeOwned<Tensor>::borrowed(self)
+                                 : c10::MaybeOwned<Tensor>::owned(at::empty(self.sizes(), self.options()));
 }
 
 Stream Fill::claim(bool wide) {
@@ -135,12 +136,12 @@ void Fill::fill_part(FillRequest request, const Stream& stream, std::int64_t fir
                      std::int64_t n) {
   if (n == 0) return;
   const std::int64_t per = request.wide ? 2 : 4;  // elements per Philox output
-  request.dtype = target_.scalar_type();
-  request.out = static_cast<char*>(target_.data_ptr()) + first * target_.element_size();
+  request.dtype = target_->scalar_type();
+  request.out = static_cast<char*>(target_->data_ptr()) + first * target_->element_size();
   request.n = n;
   request.stream = stream.skip(static_cast<std::uint64_t>(first / per));
-  if (target_.is_cuda()) {
-    const c10::OptionalDeviceGuard guard(target_.device());
+  if (target_->is_cuda()) {
+    const c10::OptionalDeviceGuard guard(target_->device());
     fill_cuda(request);
   } else {
     fill_cpu(request);
@@ -148,7 +149,7 @@ void Fill::fill_part(FillRequest request, const Stream& stream, std::int64_t fir
 }
 
 void Fill::finish() {
-  if (!target_.is_same(self_)) self_.copy_(target_);
+  if (!target_->is_same(self_)) self_.copy_(*target_);
 }
 
 void Fill::run(FillRequest request) {
