@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/Operators.h>
+#include <c10/util/MaybeOwned.h>
 #include <ATen/native/Resize.h>
 #include <torch/library.h>
 
@@ -122,21 +123,24 @@ void sample_without_replacement(const T* p, std::int64_t rows, std::int64_t cate
 void multinomial_into(const Tensor& self, std::int64_t n_sample, bool replacement,
                       const OptGen& gen, Tensor& result) {
   if (self.is_cpu()) {  // Note [multinomial on the CPU]
-    const Tensor p = (self.dim() == 1 ? self.unsqueeze(0) : self).contiguous();
-    const std::int64_t rows = p.size(0), categories = p.size(1);
-    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, p.scalar_type(), "multinomial", [&] {
-      const auto* data = p.const_data_ptr<scalar_t>();
+    // Borrowed where it can be (a contiguous matrix): see Fill's target.
+    const c10::MaybeOwned<Tensor> p = self.dim() == 1
+                                          ? c10::MaybeOwned<Tensor>::owned(self.unsqueeze(0).contiguous())
+                                          : self.expect_contiguous();
+    const std::int64_t rows = p->size(0), categories = p->size(1);
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, p->scalar_type(), "multinomial", [&] {
+      const auto* data = p->const_data_ptr<scalar_t>();
       auto* out = result.data_ptr<std::int64_t>();
       if (replacement) {
         auto* cdf = static_cast<double*>(scratch(static_cast<std::size_t>(rows * categories) * 8));
         check_rows(data, rows, categories, cdf);
-        Tensor u = at::empty({rows, n_sample}, p.options().dtype(at::kDouble));
-        u.uniform_(0, 1, gen);
+        Tensor u = at::empty({rows, n_sample}, p->options().dtype(at::kDouble));
+        fill(u, request(Sampler::uniform, true, 0, 1), gen, "multinomial");  // u.uniform_(0, 1, gen)
         sample_with_replacement(rows, categories, n_sample, u.const_data_ptr<double>(), cdf, out);
       } else {
         check_rows(data, rows, categories, static_cast<double*>(nullptr));
-        Tensor e = at::empty({rows, categories}, p.options().dtype(at::kDouble));
-        e.exponential_(1, gen);
+        Tensor e = at::empty({rows, categories}, p->options().dtype(at::kDouble));
+        fill(e, request(Sampler::exponential, true, 1), gen, "multinomial");  // e.exponential_(1, gen)
         sample_without_replacement(data, rows, categories, n_sample, e.const_data_ptr<double>(),
                                    out);
       }
