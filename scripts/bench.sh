@@ -28,5 +28,6 @@ fi
 if python3 -c 'import rblock' 2>/dev/null && [ -f bench/python/bench_block_entry.py ]; then
   python3 bench/python/bench_block_entry.py --json "$results/python_block_entry.json"
   python3 bench/python/bench_compile.py --json "$results/python_compile.json"
+  python3 bench/python/bench_small_calls.py --json "$results/python_small_calls.json"
 fi
 python3 scripts/plot_bench.py "$results"
