@@ -1,7 +1,9 @@
 // rb's CPU multinomial (Note [multinomial on the CPU]) draws what Note [multinomial]'s tensor
 // formulation draws (the CUDA path), bit for bit: the same stream elements, the same cumulative
 // sums and searches, the same order of keys, ties and zero probabilities included.
+#include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -79,6 +81,38 @@ TEST(Multinomial, PhiloxEngineOnTheCpuDrawsTheSameWithMoreThreads) {
     draws.push_back(torch::cat({torch::multinomial(p, 1), torch::multinomial(p, 30, true)}, 1));
   }
   EXPECT_TRUE(torch::equal(draws[0], draws[1]));
+}
+
+// Rows are checked in groups on the threads; the error is the first wrong row's, and a refused
+// call draws nothing.
+TEST(Multinomial, RefusesTheFirstWrongRowWhateverTheThreads) {
+  set_seed(42);
+  const torch::Tensor p = torch::rand({11, 300}, make_generator(5));
+  torch::Tensor zero_first = p.clone(), bad_first = p.clone();
+  zero_first[2].zero_();                                                 // row 2 sums to 0
+  zero_first[9][7] = std::numeric_limits<float>::quiet_NaN();            // a later row: NaN
+  bad_first[1][299] = -1;                                                // row 1: negative
+  bad_first[10].zero_();                                                 // the last row, alone
+  for (int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    for (bool replacement : {false, true}) {
+      at::Generator g = make_generator(3);
+      const std::uint64_t offset = g.get_offset();
+      try {
+        torch::multinomial(zero_first, 4, replacement, g);
+        ADD_FAILURE() << "a row summing to 0 was accepted";
+      } catch (const c10::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("sums to 0"), std::string::npos) << e.what();
+      }
+      try {
+        torch::multinomial(bad_first, 4, replacement, g);
+        ADD_FAILURE() << "a negative probability was accepted";
+      } catch (const c10::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("finite and >= 0"), std::string::npos) << e.what();
+      }
+      EXPECT_EQ(g.get_offset(), offset) << "a refused call advanced the generator";
+    }
+  }
 }
 
 }  // namespace

@@ -44,29 +44,65 @@ namespace {
 // order. The draws (the same stream elements) and so the results are the same bits as the tensor
 // formulation the CUDA path runs (tests/multinomial_test.cpp compares them).
 
-/// Checks every row of probabilities (finite, >= 0, not all 0), reading them as doubles; with
-/// `cdf`, also writes each row's cumulative sum there, in order (what cumsum computes: the
-/// check and the sums are one pass, and draw nothing).
-template <class T>
-void check_rows(const T* p, std::int64_t rows, std::int64_t categories, double* cdf) {
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const T* row = p + r * categories;
-    // The checks as a maximum of the values' bits beside the sums' chain of dependent additions
-    // (bools or-ed in the loop were kept in memory). For doubles >= 0 the bits order as the
-    // values, and NaN and negative values (sign bit set) have bits above those of +inf.
-    std::uint64_t max_bits = 0;
-    double sum = 0;
-    for (std::int64_t c = 0; c < categories; ++c) {
-      const double v = static_cast<double>(row[c]);
+/// What check_rows finds in a row: nothing wrong, a value that is not finite and >= 0 (checked
+/// first), or a sum of 0.
+enum class RowCheck : std::uint8_t { ok, bad_value, zero_sum };
+
+/// check_rows on kRows rows at once (their chains of additions are independent, so the CPU
+/// overlaps them: one row's sum is bound by the latency of its additions); returns what it finds
+/// in the first of them that is wrong.
+template <int kRows, class T>
+RowCheck check_row_group(const T* p, std::int64_t categories, double* cdf) {
+  // The checks as a maximum of the values' bits beside the sums' chain of dependent additions
+  // (bools or-ed in the loop were kept in memory). For doubles >= 0 the bits order as the
+  // values, and NaN and negative values (sign bit set) have bits above those of +inf.
+  std::uint64_t max_bits[kRows] = {};
+  double sum[kRows] = {};
+  for (std::int64_t c = 0; c < categories; ++c) {
+    for (int r = 0; r < kRows; ++r) {
+      const double v = static_cast<double>(p[r * categories + c]);
       std::uint64_t bits;
       std::memcpy(&bits, &v, sizeof bits);
-      max_bits = std::max(max_bits, v == 0 ? 0 : bits);  // -0 is a 0
-      if (cdf != nullptr) cdf[r * categories + c] = sum += v;
+      max_bits[r] = std::max(max_bits[r], v == 0 ? 0 : bits);  // -0 is a 0
+      if (cdf != nullptr) cdf[r * categories + c] = sum[r] += v;
     }
-    constexpr std::uint64_t kInfBits = 0x7ff0000000000000ull;
-    const bool bad = max_bits >= kInfBits, any = max_bits != 0;
-    TORCH_CHECK(!bad, "rb: multinomial expects probabilities that are finite and >= 0");
-    TORCH_CHECK(any, "rb: multinomial: a row of probabilities sums to 0");
+  }
+  constexpr std::uint64_t kInfBits = 0x7ff0000000000000ull;
+  for (int r = 0; r < kRows; ++r) {
+    if (max_bits[r] >= kInfBits) return RowCheck::bad_value;
+    if (max_bits[r] == 0) return RowCheck::zero_sum;
+  }
+  return RowCheck::ok;
+}
+
+/// Checks every row of probabilities (finite, >= 0, not all 0), reading them as doubles; with
+/// `cdf`, also writes each row's cumulative sum there, in order (what cumsum computes: the
+/// check and the sums are one pass, and draw nothing). Groups of rows run on the threads; the
+/// error raised is the first wrong row's, whatever the threads.
+template <class T>
+void check_rows(const T* p, std::int64_t rows, std::int64_t categories, double* cdf) {
+  constexpr int kRows = 4;
+  const std::int64_t groups = (rows + kRows - 1) / kRows;
+  std::vector<RowCheck> found(static_cast<std::size_t>(groups), RowCheck::ok);
+  cpu_parallel_for(0, groups, 1, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t g = first; g < last; ++g) {
+      const std::int64_t r0 = g * kRows;
+      const T* row = p + r0 * categories;
+      double* row_cdf = cdf == nullptr ? nullptr : cdf + r0 * categories;
+      RowCheck& group = found[static_cast<std::size_t>(g)];
+      if (rows - r0 >= kRows) {
+        group = check_row_group<kRows>(row, categories, row_cdf);
+        continue;
+      }
+      for (std::int64_t r = 0; r < rows - r0 && group == RowCheck::ok; ++r) {
+        group = check_row_group<1>(row + r * categories, categories,
+                                   row_cdf == nullptr ? nullptr : row_cdf + r * categories);
+      }
+    }
+  });
+  for (const RowCheck check : found) {
+    TORCH_CHECK(check != RowCheck::bad_value, "rb: multinomial expects probabilities that are finite and >= 0");
+    TORCH_CHECK(check != RowCheck::zero_sum, "rb: multinomial: a row of probabilities sums to 0");
   }
 }
 
