@@ -39,6 +39,8 @@ def main():
     cases += [
         ("multinomial(32x50257, 1)", lambda: torch.multinomial(tokens, 1),
          lambda: torch.multinomial(tokens, 1, generator=g), None),
+        ("multinomial(32x50257, 16, True)", lambda: torch.multinomial(tokens, 16, True),
+         lambda: torch.multinomial(tokens, 16, True, generator=g), None),
         ("multinomial(2^20, 1000)", lambda: torch.multinomial(weights, 1000),
          lambda: torch.multinomial(weights, 1000, generator=g), None),
         ("multinomial(2^20, 1000, True)", lambda: torch.multinomial(weights, 1000, True),
