@@ -10,8 +10,8 @@
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/Operators.h>
-#include <c10/util/MaybeOwned.h>
 #include <ATen/native/Resize.h>
+#include <c10/util/MaybeOwned.h>
 #include <torch/library.h>
 
 #include "../ops.hpp"
