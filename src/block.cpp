@@ -408,15 +408,12 @@ void restore_thread(const ThreadRecord& record) noexcept {
   }
 }
 
-bool in_worker_block() noexcept {
-  const ThreadState& ts = thread_state();
-  return !ts.frames.empty() && ts.frames.back().worker;
-}
-
 ThreadEngine thread_engine() noexcept {
   const ThreadState& ts = thread_state();
   return {rb::active_engine(ts), !ts.frames.empty() && ts.frames.back().worker};
 }
+
+bool in_worker_block() noexcept { return thread_engine().worker; }
 
 std::vector<OpenBlock> open_blocks() {
   std::vector<OpenBlock> out;
