@@ -63,10 +63,10 @@ std::uint32_t mark_word(std::uint32_t lo, Engine engine) {
   return philox(c, Key{{0u, 0u}}).v[0] | 1u;
 }
 
-/// torch's default CPU generator, not copied: a copy's reference count costs every op two atomic
-/// operations.
+/// torch's default CPU generator (always a CPUGeneratorImpl), not copied: a copy's reference count
+/// costs every op two atomic operations, and at::check_generator takes its generator by value.
 at::CPUGeneratorImpl* default_cpu_impl() {
-  return at::check_generator<at::CPUGeneratorImpl>(at::detail::getDefaultCPUGenerator());
+  return at::detail::getDefaultCPUGenerator().get<at::CPUGeneratorImpl>();
 }
 
 }  // namespace
