@@ -33,9 +33,11 @@ void forget_reuse() noexcept;
 /// Whether two sites are the same place (same line, same file name).
 bool same_site(Site a, Site b) noexcept;
 
-/// Counts `n_counters` rb stream outputs as drawn by the calling thread's innermost block (a
-/// philox-engine op's; rb::reserve counts its own). src/block.cpp.
-void count_drawn(std::uint64_t n_counters) noexcept;
+/// For a philox-engine op about to draw `n_counters` rb stream outputs, in one look at the calling
+/// thread's blocks: false in a WorkerBlock (which draws its own sub-stream: take_active_stream,
+/// which counts them); otherwise counts them as drawn by the innermost block, if any (the op draws
+/// a ticket), and true. src/block.cpp.
+bool count_ticket_draw(std::uint64_t n_counters) noexcept;
 
 // ---- trace (src/trace.cpp) -------------------------------------------------------------------
 

@@ -384,9 +384,13 @@ bool close_block(std::uint64_t frame_id) noexcept {
 
 std::size_t block_depth() noexcept { return thread_state().frames.size(); }
 
-void count_drawn(std::uint64_t n_counters) noexcept {
+bool count_ticket_draw(std::uint64_t n_counters) noexcept {
   ThreadState& ts = thread_state();
-  if (!ts.frames.empty()) ts.frames.back().drawn += n_counters;
+  if (ts.frames.empty()) return true;
+  Frame& top = ts.frames.back();
+  if (top.worker) return false;
+  top.drawn += n_counters;
+  return true;
 }
 
 ThreadRecord record_thread(const char* what) {
@@ -412,8 +416,6 @@ ThreadEngine thread_engine() noexcept {
   const ThreadState& ts = thread_state();
   return {rb::active_engine(ts), !ts.frames.empty() && ts.frames.back().worker};
 }
-
-bool in_worker_block() noexcept { return thread_engine().worker; }
 
 std::vector<OpenBlock> open_blocks() {
   std::vector<OpenBlock> out;

@@ -112,14 +112,14 @@ Engine op_engine() {
 }
 
 Stream claim_op_stream(std::uint64_t n_counters) {
-  if (in_worker_block()) return take_active_stream(n_counters);
+  // What the trace says the block drew (Note [Trace format]), and whether it is a worker's.
+  if (!count_ticket_draw(n_counters)) return take_active_stream(n_counters);
   std::uint64_t ticket;
   {
     at::CPUGeneratorImpl* impl = default_cpu_impl();
     std::lock_guard<std::mutex> lock(impl->mutex_);
     ticket = impl->random64();
   }
-  count_drawn(n_counters);  // what the trace says the block drew (Note [Trace format])
   return make_stream(make_key(ticket), Domain::rb_stream);
 }
 

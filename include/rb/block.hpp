@@ -240,10 +240,8 @@ void exit_block(std::uint64_t frame_id);
 bool close_block(std::uint64_t frame_id) noexcept;
 /// The calling thread's block depth (0 outside blocks).
 std::size_t block_depth() noexcept;
-/// Whether the calling thread's innermost block is a WorkerBlock.
-bool in_worker_block() noexcept;
-/// active_engine() and in_worker_block() from one look at the calling thread's blocks (what every
-/// random op asks).
+/// active_engine() and whether the calling thread's innermost block is a WorkerBlock, from one look
+/// at its blocks (what every random op asks).
 struct ThreadEngine {
   Engine engine;
   bool worker;
