@@ -2,6 +2,7 @@
 // of torch's CPU generator, so that torch's RNG-state protocols act on them.
 #include "engine.hpp"
 
+#include <atomic>
 #include <mutex>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -79,24 +80,23 @@ void enable_routing() noexcept {
 std::uint64_t engine_mark(std::uint32_t low, Engine engine) { return join64(low, mark_word(low, engine)); }
 
 std::optional<Engine> marked_engine(std::uint64_t seed) {
-  // Every random op asks about the same seed until the state changes: each thread keeps its last
-  // answer (two Philox evaluations otherwise). Seed 0 carries no mark (marks are odd).
-  struct Memo {
-    std::uint64_t seed = 0;
-    std::optional<Engine> engine;
-  };
-  thread_local Memo memo;
-  if (seed != memo.seed) {
-    memo.engine = std::nullopt;
-    for (Engine engine : {Engine::torch, Engine::philox}) {
-      if (hi32(seed) == mark_word(lo32(seed), engine)) {
-        memo.engine = engine;
-        break;
-      }
+  // Every random op asks about the same seed until the state changes, so the last seed found with
+  // each answer is kept (two Philox evaluations otherwise): process-wide, as torch's generator
+  // is, one atomic word per answer, so that no thread reads half of another's. A mark's high word
+  // is odd: the words' initial 0 matches no seed that gets that far.
+  static std::atomic<std::uint64_t> last_torch{0}, last_philox{0}, last_unmarked{0};
+  if ((hi32(seed) & 1u) == 0) return std::nullopt;
+  if (seed == last_torch.load(std::memory_order_relaxed)) return Engine::torch;
+  if (seed == last_philox.load(std::memory_order_relaxed)) return Engine::philox;
+  if (seed == last_unmarked.load(std::memory_order_relaxed)) return std::nullopt;
+  for (Engine engine : {Engine::torch, Engine::philox}) {
+    if (hi32(seed) == mark_word(lo32(seed), engine)) {
+      (engine == Engine::torch ? last_torch : last_philox).store(seed, std::memory_order_relaxed);
+      return engine;
     }
-    memo.seed = seed;
   }
-  return memo.engine;
+  last_unmarked.store(seed, std::memory_order_relaxed);
+  return std::nullopt;
 }
 
 Engine op_engine() {
