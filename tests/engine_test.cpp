@@ -108,6 +108,37 @@ TEST_F(EngineTest, TheMarkIsTheInitialSeedTorchReports) {
   }
 }
 
+// marked_engine keeps the last seed of each answer, shared by every thread: whatever the order of
+// the questions and the threads asking, its answers are the definition's (Note [Engine mark]).
+TEST_F(EngineTest, MarkedEngineAnswersByTheMarkInAnyOrderOnAnyThread) {
+  std::vector<std::uint64_t> seeds;
+  for (std::uint32_t low : {0u, 1u, 8u, 0xdeadbeefu}) {
+    for (Engine e : {Engine::torch, Engine::philox}) {
+      const std::uint64_t mark = detail::engine_mark(low, e);
+      seeds.push_back(mark);
+      seeds.push_back(mark ^ (std::uint64_t{2} << 32));  // an odd high word that marks nothing
+    }
+  }
+  for (std::uint64_t s : {0ull, 42ull, 0x100000000ull}) seeds.push_back(s);  // even high words
+  auto expected = [](std::uint64_t seed) -> std::optional<Engine> {
+    for (Engine e : {Engine::torch, Engine::philox})
+      if (detail::engine_mark(static_cast<std::uint32_t>(seed), e) == seed) return e;
+    return std::nullopt;
+  };
+  auto ask = [&](std::size_t stride) {  // every seed, repeated and interleaved in its own order
+    int wrong = 0;
+    for (std::size_t i = 0; i < 40 * seeds.size(); ++i) {
+      const std::uint64_t seed = seeds[(i * stride / 3) % seeds.size()];
+      wrong += detail::marked_engine(seed) != expected(seed);
+    }
+    return wrong;
+  };
+  EXPECT_EQ(ask(1), 0);
+  auto other = std::async(std::launch::async, ask, 7);
+  EXPECT_EQ(ask(5), 0);
+  EXPECT_EQ(other.get(), 0);
+}
+
 TEST_F(EngineTest, PhiloxBlockZeroDrawsWhatSetSeedLeaves) {
   rb::set_default_engine(Engine::philox);
   rb::set_seed(77);
