@@ -116,7 +116,7 @@ TEST_F(EngineTest, MarkedEngineAnswersByTheMarkInAnyOrderOnAnyThread) {
     for (Engine e : {Engine::torch, Engine::philox}) {
       const std::uint64_t mark = detail::engine_mark(low, e);
       seeds.push_back(mark);
-      seeds.push_back(mark ^ (std::uint64_t{2} << 32));  // an odd high word that marks nothing
+      seeds.push_back(mark ^ (std::uint64_t{2} << 32));  // an odd high word, almost surely no mark
     }
   }
   for (std::uint64_t s : {0ull, 42ull, 0x100000000ull}) seeds.push_back(s);  // even high words
