@@ -71,6 +71,28 @@ TEST(Multinomial, CpuPathDrawsWhatTheTensorFormulationDraws) {
   }
 }
 
+// With replacement each sample is a branch-free binary search of its row's cumulative sums: every
+// row length around the powers of two its halving meets, runs of equal sums (zero weights) and
+// small integer weights, whose sums the scaled uniforms land on exactly.
+TEST(Multinomial, SearchesAsSearchsortedAtEveryRowLength) {
+  set_seed(42);
+  at::Generator g = make_generator(6);
+  std::vector<std::int64_t> lengths;
+  for (std::int64_t c = 1; c <= 40; ++c) lengths.push_back(c);
+  for (std::int64_t c : {63, 64, 65, 1023, 1024, 1025}) lengths.push_back(c);
+  for (std::int64_t c : lengths) {
+    const std::string what = std::to_string(c) + " categories";
+    const torch::Tensor weights = torch::rand({3, c}, g, torch::kDouble);
+    torch::Tensor sparse = weights.masked_fill(torch::rand({3, c}, g) < 0.5, 0);
+    torch::Tensor integers = (weights * 4).floor_();  // 0 to 3
+    sparse.select(1, c - 1).fill_(0.25);              // no row sums to 0
+    integers.select(1, c - 1).fill_(1);
+    expect_as_reference((what + ", uniform weights").c_str(), weights, 64, /*replacement=*/true);
+    expect_as_reference((what + ", half zero").c_str(), sparse, 64, /*replacement=*/true);
+    expect_as_reference((what + ", small integers").c_str(), integers, 64, /*replacement=*/true);
+  }
+}
+
 TEST(Multinomial, PhiloxEngineOnTheCpuDrawsTheSameWithMoreThreads) {
   set_seed(42);
   const torch::Tensor p = torch::rand({32, 2000}, make_generator(4));
