@@ -72,8 +72,8 @@ TEST(Multinomial, CpuPathDrawsWhatTheTensorFormulationDraws) {
 }
 
 // With replacement each sample is a branch-free binary search of its row's cumulative sums: every
-// row length around the powers of two its halving meets, runs of equal sums (zero weights) and
-// small integer weights, whose sums the scaled uniforms land on exactly.
+// row length up to 40 and around two larger powers of two its halving meets, with runs of equal
+// sums (zero weights) and with small integer weights.
 TEST(Multinomial, SearchesAsSearchsortedAtEveryRowLength) {
   set_seed(42);
   at::Generator g = make_generator(6);
