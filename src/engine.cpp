@@ -11,6 +11,7 @@
 
 #include "audit.hpp"
 #include "ops.hpp"
+#include "torch_state.hpp"
 
 namespace rb::detail {
 
@@ -62,12 +63,6 @@ constexpr std::uint32_t kEngineMarkDomain = 0xfffffff0u;  // See Note [Counter l
 std::uint32_t mark_word(std::uint32_t lo, Engine engine) {
   const Counter c{{lo, engine == Engine::philox ? 1u : 0u, kEngineMarkDomain, 0u}};
   return philox(c, Key{{0u, 0u}}).v[0] | 1u;
-}
-
-/// torch's default CPU generator (always a CPUGeneratorImpl), not copied: a copy's reference count
-/// costs every op two atomic operations, and at::check_generator takes its generator by value.
-at::CPUGeneratorImpl* default_cpu_impl() {
-  return at::detail::getDefaultCPUGenerator().get<at::CPUGeneratorImpl>();
 }
 
 }  // namespace

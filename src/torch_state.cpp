@@ -23,10 +23,6 @@
 namespace rb::detail {
 namespace {
 
-at::CPUGeneratorImpl* cpu_generator_impl(const at::Generator& gen) {
-  return at::check_generator<at::CPUGeneratorImpl>(gen);
-}
-
 at::Generator cuda_generator(int device) {
   return at::globalContext().defaultGenerator(
       at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device)));
@@ -127,13 +123,16 @@ void install_cpu_state(Key key, Engine engine) {
   fill_mt_state(key, Domain::torch_cpu, pod.state_.data());
   mt.set_data(pod);
 
-  at::Generator gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  at::CPUGeneratorImpl* impl = cpu_generator_impl(gen);
+  at::CPUGeneratorImpl* impl = default_cpu_impl();
+  std::lock_guard<std::mutex> lock(impl->mutex_);
   impl->set_engine(mt);
   // set_engine keeps the cached Box-Muller samples; a block starts without them.
   impl->set_next_float_normal_sample(std::nullopt);
   impl->set_next_double_normal_sample(std::nullopt);
+}
+
+at::CPUGeneratorImpl* default_cpu_impl() {
+  return at::detail::getDefaultCPUGenerator().get<at::CPUGeneratorImpl>();
 }
 
 void fill_mt_state(Key key, Domain domain, std::uint32_t* out) {
@@ -142,9 +141,8 @@ void fill_mt_state(Key key, Domain domain, std::uint32_t* out) {
 }
 
 void remark_cpu_state(Engine engine) {
-  at::Generator gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  at::CPUGeneratorImpl* impl = cpu_generator_impl(gen);
+  at::CPUGeneratorImpl* impl = default_cpu_impl();
+  std::lock_guard<std::mutex> lock(impl->mutex_);
   const std::uint64_t seed = impl->current_seed();
   const std::optional<Engine> marked = marked_engine(seed);
   if (!marked || *marked == engine) return;  // unmarked states follow the thread's engine
@@ -159,9 +157,8 @@ void remark_cpu_state(Engine engine) {
 TorchSnapshot snapshot_torch_state() {
   TorchSnapshot snapshot;
   {
-    at::Generator gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    at::CPUGeneratorImpl* impl = cpu_generator_impl(gen);
+    at::CPUGeneratorImpl* impl = default_cpu_impl();
+    std::lock_guard<std::mutex> lock(impl->mutex_);
     snapshot.cpu_engine = impl->engine();
     snapshot.cpu_next_float_normal = impl->next_float_normal_sample();
     snapshot.cpu_next_double_normal = impl->next_double_normal_sample();
@@ -182,9 +179,8 @@ void restore_torch_state(const TorchSnapshot& snapshot) {
     gen.set_current_seed(snapshot.cuda[d].seed);
     gen.set_offset(snapshot.cuda[d].offset);
   }
-  at::Generator gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  at::CPUGeneratorImpl* impl = cpu_generator_impl(gen);
+  at::CPUGeneratorImpl* impl = default_cpu_impl();
+  std::lock_guard<std::mutex> lock(impl->mutex_);
   impl->set_engine(snapshot.cpu_engine);
   impl->set_next_float_normal_sample(snapshot.cpu_next_float_normal);
   impl->set_next_double_normal_sample(snapshot.cpu_next_double_normal);

@@ -12,7 +12,16 @@
 #include "rb/block.hpp"
 #include "rb/stream.hpp"
 
+namespace at {
+struct CPUGeneratorImpl;
+}
+
 namespace rb::detail {
+
+/// torch's default CPU generator (always a CPUGeneratorImpl), not copied: a copy's reference count
+/// costs two atomic operations, which every random op would pay, and at::check_generator takes
+/// its generator by value. Lock its mutex_ to read or change it.
+at::CPUGeneratorImpl* default_cpu_impl();
 
 /// The seed and Philox offset of one CUDA device's default generator (its 16-byte state).
 struct CudaGeneratorState {
