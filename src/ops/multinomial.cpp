@@ -76,6 +76,13 @@ RowCheck check_row_group(const T* p, std::int64_t categories, double* cdf) {
   return RowCheck::ok;
 }
 
+/// check_row_group, summing into `cdf` unless it is null (the choice made once, outside its loop).
+template <int kRows, class T>
+RowCheck check_rows_at_once(const T* p, std::int64_t categories, double* cdf) {
+  return cdf == nullptr ? check_row_group<kRows, false>(p, categories, nullptr)
+                        : check_row_group<kRows, true>(p, categories, cdf);
+}
+
 /// Checks every row of probabilities (finite, >= 0, not all 0), reading them as doubles; with
 /// `cdf`, also writes each row's cumulative sum there, in order (what cumsum computes: the
 /// check and the sums are one pass, and draw nothing). Groups of rows run on the threads; the
@@ -92,14 +99,12 @@ void check_rows(const T* p, std::int64_t rows, std::int64_t categories, double* 
       double* row_cdf = cdf == nullptr ? nullptr : cdf + r0 * categories;
       RowCheck& group = found[static_cast<std::size_t>(g)];
       if (rows - r0 >= kRows) {
-        group = row_cdf == nullptr ? check_row_group<kRows, false>(row, categories, nullptr)
-                                   : check_row_group<kRows, true>(row, categories, row_cdf);
+        group = check_rows_at_once<kRows>(row, categories, row_cdf);
         continue;
       }
       for (std::int64_t r = 0; r < rows - r0 && group == RowCheck::ok; ++r) {
-        const T* one = row + r * categories;
-        group = row_cdf == nullptr ? check_row_group<1, false>(one, categories, nullptr)
-                                   : check_row_group<1, true>(one, categories, row_cdf + r * categories);
+        group = check_rows_at_once<1>(row + r * categories, categories,
+                                      row_cdf == nullptr ? nullptr : row_cdf + r * categories);
       }
     }
   });
